@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+# Exercise one: fill the blanks of a sentence with CGI environment variables
+# (each value HTML-escaped, each in an element with a stable id).
+import html
+import os
+import sys
+
+
+def blank(element_id, *names):
+    """A <span> holding the escaped values of the named variables."""
+    value = "".join(os.environ.get(name, "") for name in names)
+    return f'<span id="{element_id}">{html.escape(value)}</span>'
+
+
+page = f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Exercise one</title></head>
+<body>
+<h1>Exercise one</h1>
+<p>Hello, your browser at {blank("remote-addr", "REMOTE_ADDR")}:{blank("remote-port", "REMOTE_PORT")}
+asked {blank("server-name", "SERVER_NAME")} on port {blank("server-port", "SERVER_PORT")}
+for {blank("path", "SCRIPT_NAME", "PATH_INFO")} (query: {blank("query", "QUERY_STRING")})
+using {blank("protocol", "SERVER_PROTOCOL")};
+this server runs {blank("software", "SERVER_SOFTWARE")}.</p>
+<p><a href="/">Back to the index</a></p>
+</body>
+</html>
+"""
+out = sys.stdout.buffer
+out.write(b"Content-Type: text/html; charset=utf-8\n\n")
+out.write(page.encode("utf-8", "replace"))

@@ -1,0 +1,139 @@
+// The web-server side of CGI: run one program for one request, from admission to reaping.
+import { createInterface } from 'node:readline';
+import type { Limiter } from '../limiter.js';
+import type { Logger } from '../logger.js';
+import { limits, type Options } from '../options.js';
+import { buildEnviron, type MountFacts, type RequestFacts } from '../environ.js';
+import { prepareBody } from '../request-body.js';
+import { GatewayError } from '../errors.js';
+import { baseEnvironment } from './base-env.js';
+import { relayCgiResponse, relayNph, type RelayOutcome } from './relay.js';
+import type { RunAs } from './run-as.js';
+import { spawnScript, type CgiChild } from './spawn.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface CgiRun {
+  req: IncomingMessage;
+  res: ServerResponse;
+  facts: RequestFacts;
+  /** False for internal redirects, which carry no body. */
+  withBody: boolean;
+  log: Logger;
+}
+
+export interface Program {
+  file: string;
+  mount: MountFacts;
+  /** `nph-` scripts: output relayed unmodified. */
+  nph: boolean;
+  /** Extra environment (e.g. what a per-request app child needs). */
+  extraEnv?: Record<string, string>;
+  /** SIGTERM → SIGKILL grace for this program's group. */
+  killGraceMs?: number;
+}
+
+/** Kept to a few KiB: enough for a --debug page, never a memory sink. */
+const stderrKeepBytes = 8 * 1024;
+
+export class CgiHost {
+  readonly #options: Options;
+  readonly #limiter: Limiter;
+  readonly #runAs: RunAs | null;
+  readonly #base: Record<string, string>;
+  readonly #children = new Set<CgiChild>();
+
+  constructor(options: Options, limiter: Limiter, runAs: RunAs | null) {
+    this.#options = options;
+    this.#limiter = limiter;
+    this.#runAs = runAs;
+    this.#base = baseEnvironment(options);
+  }
+
+  get running(): number {
+    return this.#children.size;
+  }
+
+  /** Runs `program` for the request. Throws a GatewayError while the client can still get an error page. */
+  async run(run: CgiRun, program: Program): Promise<RelayOutcome> {
+    const o = this.#options;
+    const body = await prepareBody(run.withBody ? run.req : null, {
+      maxBodyBytes: o.maxBodyBytes,
+      chunkedBody: o.chunkedBody,
+      spoolThresholdBytes: limits.spoolThresholdBytes,
+    });
+    const queued = new AbortController();
+    const onGone = () => queued.abort(new GatewayError('OVERLOADED', 'client left while queued'));
+    run.res.once('close', onGone);
+    let release;
+    try {
+      release = await this.#limiter.acquire(queued.signal);
+    } catch (e) {
+      await body.cleanup();
+      throw e;
+    } finally {
+      run.res.off('close', onGone);
+    }
+    let child: CgiChild | undefined;
+    try {
+      const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
+      child = await spawnScript({ file: program.file, env, runAs: this.#runAs, killGraceMs: program.killGraceMs ?? limits.killGraceMs });
+      this.#children.add(child);
+      const log = run.log.child({ script: program.file, childPid: child.pid });
+      const stderr = collectStderr(child, log);
+      let tooLarge: GatewayError | undefined;
+      body.pipeTo(child.stdin, (e) => {
+        child!.kill(e.detail);
+        log.warn({ code: e.code }, e.detail);
+        if (run.res.headersSent) run.res.destroy();
+        else tooLarge = e;
+      });
+      const relayCtx = { res: run.res, log, timeoutMs: o.timeoutMs, isHead: run.facts.method === 'HEAD' };
+      let outcome: RelayOutcome;
+      try {
+        outcome = await (program.nph ? relayNph(child, relayCtx) : relayCgiResponse(child, relayCtx));
+      } catch (e) {
+        if (tooLarge) throw tooLarge;
+        if (e instanceof GatewayError && o.debug) e.debugText = await stderr;
+        throw e;
+      }
+      const exit = await this.#awaitExit(child, log);
+      if (exit.code !== 0 && child.killedBecause === undefined) log.warn({ exitCode: exit.code, signal: exit.signal }, 'script exited with failure');
+      return outcome;
+    } finally {
+      if (child) {
+        void child.exited.then(() => this.#children.delete(child!));
+        void child.exited.then(release, release);
+      } else release();
+      void body.cleanup();
+    }
+  }
+
+  /** After the response: a script that closed stdout but keeps running gets --timeout more, then is killed. */
+  async #awaitExit(child: CgiChild, log: Logger) {
+    const timer = setTimeout(() => {
+      log.warn('script still running after its response ended: killed');
+      child.kill('still running after response');
+    }, this.#options.timeoutMs);
+    const exit = await child.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  /** Shutdown: every running script's group gets SIGTERM, then SIGKILL. Resolves when all have exited. */
+  async killAll(reason: string): Promise<void> {
+    const all = [...this.#children];
+    for (const c of all) c.kill(reason);
+    await Promise.all(all.map((c) => c.exited));
+  }
+}
+
+/** One log line per stderr line, tagged with the request; the tail is kept for --debug pages. */
+function collectStderr(child: CgiChild, log: Logger): Promise<string> {
+  let kept = '';
+  const lines = createInterface({ input: child.stderr, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    log.warn({ stderr: line }, 'script stderr');
+    if (kept.length < stderrKeepBytes) kept += `${line}\n`;
+  });
+  return new Promise((resolve) => lines.once('close', () => resolve(kept.slice(0, stderrKeepBytes))));
+}

@@ -1,0 +1,209 @@
+// Script stdout → client: parse the headers, frame the body, stream it with backpressure, enforce --timeout.
+import type { ServerResponse } from 'node:http';
+import { GatewayError } from '../errors.js';
+import { limits } from '../options.js';
+import type { Logger } from '../logger.js';
+import { CgiResponseParser } from './response-parser.js';
+import { classifyResponse } from './response-kind.js';
+import type { CgiChild } from './spawn.js';
+
+export interface RelayContext {
+  res: ServerResponse;
+  log: Logger;
+  timeoutMs: number;
+  isHead: boolean;
+}
+
+export type RelayOutcome =
+  | { kind: 'done' }
+  | { kind: 'local-redirect'; location: string }
+  | { kind: 'client-gone' }
+  | { kind: 'cut'; why: string };
+
+const noBodyStatus = (s: number) => s === 204 || s === 304 || (s >= 100 && s < 200);
+
+/**
+ * Rejects with a GatewayError only while nothing has been sent (so the caller can still answer 502/504).
+ * Once headers are out, failures cut the connection and resolve with `cut`.
+ */
+export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<RelayOutcome> {
+  const { res, log } = ctx;
+  const stdout = child.stdout;
+  const parser = new CgiResponseParser({ lineBytes: limits.headerLineBytes, blockBytes: limits.headerBlockBytes });
+  type Phase = 'headers' | 'holding' | 'streaming' | 'over';
+  let phase: Phase = 'headers';
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let status = 200;
+  let holdTimer: NodeJS.Timeout | undefined;
+
+  return new Promise<RelayOutcome>((resolve, reject) => {
+    // Before headers: the deadline for a complete header block. After: the longest silence allowed.
+    let deadline = setTimeout(onTimeout, ctx.timeoutMs);
+
+    const finish = (outcome: RelayOutcome | GatewayError) => {
+      if (phase === 'over') return;
+      phase = 'over';
+      clearTimeout(deadline);
+      clearTimeout(holdTimer);
+      stdout.off('data', onData);
+      stdout.off('end', onEnd);
+      res.off('close', onClientClose);
+      res.off('drain', onDrain);
+      if (outcome instanceof GatewayError) {
+        child.kill(outcome.detail);
+        reject(outcome);
+      } else resolve(outcome);
+    };
+
+    function onData(chunk: Buffer): void {
+      if (phase === 'headers') {
+        let parsed;
+        try {
+          parsed = parser.push(chunk);
+          if (parsed === null) return;
+          const response = classifyResponse(parsed.headers);
+          if (response.kind === 'local-redirect') {
+            child.kill('local redirect served by the front');
+            return finish({ kind: 'local-redirect', location: response.location });
+          }
+          res.statusCode = status = response.status;
+          res.statusMessage = response.reason;
+          for (const [name, value] of response.fields) res.appendHeader(name, value);
+        } catch (e) {
+          return finish(e instanceof GatewayError ? e : new GatewayError('CGI_BAD_HEADERS', String(e)));
+        }
+        phase = 'holding';
+        // Hold the first body bytes briefly: if the script finishes meanwhile, the front can send Content-Length.
+        holdTimer = setTimeout(flushHeaders, limits.framingHoldMs);
+        chunk = parsed.rest;
+        if (chunk.length === 0) return;
+      }
+      if (phase === 'holding') {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes >= limits.framingHoldBytes) flushHeaders();
+        return;
+      }
+      if (phase === 'streaming') write(chunk);
+    }
+
+    function flushHeaders(): void {
+      if (phase !== 'holding') return;
+      clearTimeout(holdTimer);
+      phase = 'streaming';
+      const body = held;
+      held = [];
+      for (const c of body) write(c);
+      if (body.length === 0) res.flushHeaders(); // headers are final: let the client see them now
+    }
+
+    function write(chunk: Buffer): void {
+      restartSilenceTimer();
+      if (!res.write(chunk)) {
+        stdout.pause();
+        res.once('drain', onDrain);
+      }
+    }
+
+    function onDrain(): void {
+      stdout.resume();
+    }
+
+    function restartSilenceTimer(): void {
+      clearTimeout(deadline);
+      deadline = setTimeout(onTimeout, ctx.timeoutMs);
+    }
+
+    function onEnd(): void {
+      if (phase === 'headers') {
+        try {
+          parser.end();
+        } catch (e) {
+          return finish(e as GatewayError);
+        }
+      }
+      if (phase === 'holding') {
+        // The whole output is known before headers had to go out: frame it with Content-Length.
+        if (!noBodyStatus(status) && !(ctx.isHead && heldBytes === 0)) res.setHeader('Content-Length', heldBytes);
+        res.end(held.length === 1 ? held[0] : Buffer.concat(held));
+      } else res.end();
+      finish({ kind: 'done' });
+    }
+
+    function onTimeout(): void {
+      if (phase === 'headers') {
+        return finish(new GatewayError('TIMEOUT', `no complete header block within ${ctx.timeoutMs} ms`));
+      }
+      const why = `no output for ${ctx.timeoutMs} ms after the headers were sent`;
+      child.kill(why);
+      log.warn({ code: 'TIMEOUT' }, `${why}: connection cut`);
+      res.destroy();
+      finish({ kind: 'cut', why });
+    }
+
+    function onClientClose(): void {
+      if (res.writableFinished) return;
+      child.kill('client disconnected');
+      finish({ kind: 'client-gone' });
+    }
+
+    stdout.on('data', onData);
+    stdout.once('end', onEnd);
+    res.once('close', onClientClose);
+  });
+}
+
+/** `nph-` scripts speak HTTP themselves: their bytes go to the socket unmodified, then the connection closes. */
+export function relayNph(child: CgiChild, ctx: RelayContext): Promise<RelayOutcome> {
+  const { res } = ctx;
+  const socket = res.socket;
+  const stdout = child.stdout;
+  if (!socket) {
+    child.kill('client disconnected');
+    return Promise.resolve({ kind: 'client-gone' });
+  }
+  return new Promise<RelayOutcome>((resolve, reject) => {
+    let started = false;
+    let timer = setTimeout(onTimeout, ctx.timeoutMs);
+    const done = (o: RelayOutcome | GatewayError) => {
+      clearTimeout(timer);
+      stdout.off('data', onData);
+      socket.off('close', onClose);
+      if (o instanceof GatewayError) {
+        child.kill(o.detail);
+        reject(o);
+      } else resolve(o);
+    };
+    function onData(chunk: Buffer): void {
+      if (!started) {
+        started = true;
+        const m = /^HTTP\/\d\.\d (\d{3})/.exec(chunk.subarray(0, 16).toString('latin1'));
+        res.statusCode = m ? Number(m[1]) : 200; // for the access log only
+      }
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, ctx.timeoutMs);
+      if (!socket!.write(chunk)) {
+        stdout.pause();
+        socket!.once('drain', () => stdout.resume());
+      }
+    }
+    function onTimeout(): void {
+      if (!started) return done(new GatewayError('TIMEOUT', `nph script sent nothing within ${ctx.timeoutMs} ms`));
+      child.kill('nph script silent too long');
+      socket!.destroy();
+      done({ kind: 'cut', why: 'nph script silent too long' });
+    }
+    function onClose(): void {
+      child.kill('client disconnected');
+      done({ kind: 'client-gone' });
+    }
+    stdout.on('data', onData);
+    stdout.once('end', () => {
+      if (!started) return done(new GatewayError('CGI_BAD_HEADERS', 'nph script sent no output'));
+      socket.end();
+      done({ kind: 'done' });
+    });
+    socket.once('close', onClose);
+  });
+}

@@ -1,0 +1,96 @@
+// A CGI child's lifecycle: start it in its own process group, kill the whole group, know when it is gone.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { GatewayError } from '../errors.js';
+import type { RunAs } from './run-as.js';
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CgiChild {
+  readonly pid: number;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles when the direct child has exited (Node reaps it: no zombie). */
+  readonly exited: Promise<ExitStatus>;
+  /** Why the group was killed, if it was. */
+  readonly killedBecause: string | undefined;
+  /** SIGTERM to the whole group now, SIGKILL `graceMs` later if anything in it is still alive. */
+  kill(reason: string): void;
+}
+
+export interface SpawnRequest {
+  file: string;
+  env: Record<string, string>;
+  runAs: RunAs | null;
+  killGraceMs: number;
+}
+
+/** Runs `file` directly through execve (never a shell), with no argv words, its directory as cwd. */
+export async function spawnScript(req: SpawnRequest): Promise<CgiChild> {
+  const child = spawn(req.file, [], {
+    cwd: path.dirname(req.file),
+    env: req.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // setsid(): the script leads its own process group, so the group can be killed as one
+    ...(req.runAs ? { uid: req.runAs.uid, gid: req.runAs.gid } : {}),
+  }) as ChildProcessByStdio<Writable, Readable, Readable>;
+
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      reject(new GatewayError('CGI_START_FAILED', `could not start ${req.file}: ${e.code ?? e.message}`, { cause: e }));
+    });
+  });
+  return new RunningChild(child, req.killGraceMs);
+}
+
+class RunningChild implements CgiChild {
+  readonly pid: number;
+  readonly exited: Promise<ExitStatus>;
+  killedBecause: string | undefined;
+  #child: ChildProcessByStdio<Writable, Readable, Readable>;
+  #graceMs: number;
+  #exited = false;
+
+  constructor(child: ChildProcessByStdio<Writable, Readable, Readable>, graceMs: number) {
+    this.#child = child;
+    this.#graceMs = graceMs;
+    this.pid = child.pid!;
+    // A script that exits without reading its stdin must not crash the front with EPIPE.
+    child.stdin.on('error', () => {});
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#exited = true;
+        // Anything the script left behind in its group goes with it: a CGI request owns its processes.
+        signalGroup(this.pid, 'SIGKILL');
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get stdin() { return this.#child.stdin; }
+  get stdout() { return this.#child.stdout; }
+  get stderr() { return this.#child.stderr; }
+
+  kill(reason: string): void {
+    if (this.killedBecause !== undefined) return;
+    this.killedBecause = reason;
+    if (this.#exited) return;
+    signalGroup(this.pid, 'SIGTERM');
+    const escalate = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), this.#graceMs);
+    void this.exited.then(() => clearTimeout(escalate));
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already empty.
+  }
+}

@@ -1,0 +1,41 @@
+// The catalogue of request failures: each has a stable code, an HTTP status and a public sentence.
+// Failures travel as GatewayError values and become responses at exactly one place (send-error.ts).
+
+export const errorCatalogue = {
+  BAD_REQUEST_TARGET: { status: 400, message: 'The request target is malformed.' },
+  NOT_FOUND: { status: 404, message: 'Nothing is here.' },
+  FORBIDDEN: { status: 403, message: 'This resource may not be run or served.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  CGI_START_FAILED: { status: 500, message: 'The script could not be started.' },
+  REDIRECT_LOOP: { status: 500, message: 'The script redirected too many times.' },
+  INTERNAL: { status: 500, message: 'The server failed to handle this request.' },
+  CGI_BAD_HEADERS: { status: 502, message: 'The script did not send a valid response.' },
+  OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
+  TIMEOUT: { status: 504, message: 'The script took too long to answer.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** What the log line says (never shown to the client unless --debug). */
+  readonly detail: string;
+  /** Extra text for the --debug page, such as a script's stderr. */
+  debugText: string | undefined;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; debugText?: string }) {
+    super(`${code}: ${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.detail = detail;
+    this.debugText = options?.debugText;
+  }
+}
+
+export function isGatewayError(e: unknown): e is GatewayError {
+  return e instanceof GatewayError;
+}

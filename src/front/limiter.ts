@@ -1,0 +1,54 @@
+// Admission control: at most `max` holders at once and `maxQueue` waiting; beyond that, 503 at once.
+import { GatewayError } from './errors.js';
+
+export type Release = () => void;
+
+export class Limiter {
+  #max: number;
+  #maxQueue: number;
+  #active = 0;
+  #queue: { grant: (r: Release) => void; fail: (e: Error) => void }[] = [];
+
+  constructor(max: number, maxQueue: number) {
+    this.#max = max;
+    this.#maxQueue = maxQueue;
+  }
+
+  get active(): number { return this.#active; }
+  get queued(): number { return this.#queue.length; }
+
+  /** Resolves with a release function once a slot is free; rejects with OVERLOADED when the queue is full. */
+  acquire(signal?: AbortSignal): Promise<Release> {
+    if (this.#active < this.#max) {
+      this.#active++;
+      return Promise.resolve(this.#releaser());
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      return Promise.reject(new GatewayError('OVERLOADED', `${this.#active} running and ${this.#queue.length} waiting: queue full`));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: (r: Release) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
+        fail: reject,
+      };
+      const onAbort = () => {
+        const i = this.#queue.indexOf(waiter);
+        if (i !== -1) this.#queue.splice(i, 1);
+        reject(signal!.reason instanceof Error ? signal!.reason : new Error('aborted while queued'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(waiter);
+    });
+  }
+
+  #releaser(): Release {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#queue.shift();
+      if (next) next.grant(this.#releaser()); // the slot passes straight to the next waiter
+      else this.#active--;
+    };
+  }
+}

@@ -1,0 +1,118 @@
+// Gatehouse's options: one typed shape, one defaults object, validated once.
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export type Mode = 'cgi' | 'pool';
+export type ChunkedBody = 'buffer' | 'stream';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Options {
+  mode: Mode;
+  host: string;
+  port: number;
+  /** Directory served at /cgi-bin/ (absolute after resolveOptions). */
+  cgiDir: string;
+  /** Directory of static files served at / (absolute after resolveOptions). */
+  docroot: string;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  /** Scripts running at once. */
+  maxCgi: number;
+  /** Requests waiting for a free script slot; beyond it, 503. */
+  maxQueue: number;
+  /** User scripts run as when the server runs as root. */
+  cgiUser: string;
+  /** Names of the server's environment variables handed to scripts. */
+  passEnv: string[];
+  /** Fixed variables handed to scripts (later entries win). */
+  setEnv: Record<string, string>;
+  /** Hand Authorization / Proxy-Authorization to scripts. */
+  passAuth: boolean;
+  chunkedBody: ChunkedBody;
+  gracefulTimeoutMs: number;
+  debug: boolean;
+  logLevel: LogLevel;
+}
+
+const examplesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
+
+export const defaults: Readonly<Options> = Object.freeze({
+  mode: 'pool',
+  host: '127.0.0.1',
+  port: 8000,
+  cgiDir: path.join(examplesDir, 'cgi-bin'),
+  docroot: path.join(examplesDir, 'public'),
+  timeoutMs: 30_000,
+  maxBodyBytes: 100 * 1024 * 1024,
+  maxCgi: 2 * availableParallelism(),
+  maxQueue: 100,
+  cgiUser: 'nobody',
+  passEnv: [],
+  setEnv: {},
+  passAuth: false,
+  chunkedBody: 'buffer',
+  gracefulTimeoutMs: 10_000,
+  debug: false,
+  logLevel: 'info',
+}) as Options;
+
+/** Internal constants: not flags, but named so they are not literals in the logic. */
+export const limits = Object.freeze({
+  /** A CGI header line longer than this is a protocol error (502). */
+  headerLineBytes: 8 * 1024,
+  /** A CGI header block larger than this is a protocol error (502). */
+  headerBlockBytes: 64 * 1024,
+  /** Chunked request bodies are held in memory up to this size, then spooled to a temp file. */
+  spoolThresholdBytes: 1024 * 1024,
+  /** Local redirects followed before giving up with 500. */
+  maxLocalRedirects: 10,
+  /** SIGTERM → SIGKILL grace for a process group. */
+  killGraceMs: 3_000,
+  /** How long the front holds a script's first body bytes hoping to see EOF (then Content-Length). */
+  framingHoldMs: 20,
+  /** Body bytes the front holds for that purpose before it starts streaming. */
+  framingHoldBytes: 64 * 1024,
+  /** Retry-After on 503. */
+  retryAfterSeconds: 1,
+});
+
+export class OptionError extends Error {
+  override name = 'OptionError';
+}
+
+/** Merge user options over the defaults and check every value; throws OptionError naming the option. */
+export function resolveOptions(input: Partial<Options> = {}): Options {
+  const o: Options = { ...defaults, ...input, setEnv: { ...defaults.setEnv, ...input.setEnv } };
+  const fail = (name: string, why: string): never => {
+    throw new OptionError(`${name}: ${why}`);
+  };
+  if (o.mode !== 'cgi' && o.mode !== 'pool') fail('mode', `must be cgi or pool, got ${String(o.mode)}`);
+  if (o.chunkedBody !== 'buffer' && o.chunkedBody !== 'stream') {
+    fail('chunked-body', `must be buffer or stream, got ${String(o.chunkedBody)}`);
+  }
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) fail('port', 'must be an integer from 0 to 65535');
+  if (!o.host) fail('host', 'must not be empty');
+  positive('timeout', o.timeoutMs);
+  positive('graceful-timeout', o.gracefulTimeoutMs, true);
+  positive('max-body', o.maxBodyBytes, true);
+  positive('max-cgi', o.maxCgi);
+  positive('max-queue', o.maxQueue, true);
+  if (!Number.isInteger(o.maxCgi)) fail('max-cgi', 'must be an integer');
+  if (!Number.isInteger(o.maxQueue)) fail('max-queue', 'must be an integer');
+  if (!o.cgiUser) fail('cgi-user', 'must not be empty');
+  const levels: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(o.logLevel)) fail('log-level', `must be one of ${levels.join(', ')}`);
+  for (const name of [...o.passEnv, ...Object.keys(o.setEnv)]) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail('pass-env/set-env', `not a variable name: ${JSON.stringify(name)}`);
+  }
+  o.cgiDir = path.resolve(o.cgiDir);
+  o.docroot = path.resolve(o.docroot);
+  return o;
+
+  function positive(name: string, value: number, zeroOk = false): void {
+    if (!Number.isFinite(value) || value < 0 || (!zeroOk && value === 0)) {
+      fail(name, zeroOk ? 'must be a number ≥ 0' : 'must be a number > 0');
+    }
+  }
+}
