@@ -1,0 +1,200 @@
+// Test helpers: a real gateway on port 0 with captured logs, fixture directories a `nobody` can reach,
+// and small HTTP clients. Every helper cleans up after itself.
+import { cpSync, chmodSync, mkdtempSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createGateway, type Gateway } from '../src/front/gateway.js';
+import type { Options } from '../src/front/options.js';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const fixtures = path.join(root, 'test', 'fixtures');
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  gateway: Gateway;
+  logs: LogLine[];
+  /** Resolves with the first log line matching `pred` (bounded wait). */
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+/**
+ * Copies a directory to a fresh world-readable temp dir, so scripts can run as `nobody` when the tests run
+ * as root (a checkout under /root is not reachable for `nobody`). Modes are kept.
+ */
+export function reachableCopy(src: string): { dir: string; remove: () => void } {
+  const base = mkdtempSync(path.join(tmpdir(), 'gatehouse-test-'));
+  chmodSync(base, 0o755);
+  const dir = path.join(base, path.basename(src));
+  cpSync(src, dir, { recursive: true, verbatimSymlinks: true });
+  makeReachable(dir);
+  return { dir, remove: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+function makeReachable(dir: string): void {
+  chmodSync(dir, statSync(dir).mode | 0o555);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) makeReachable(path.join(dir, e.name));
+    else if (e.isFile()) chmodSync(path.join(dir, e.name), statSync(path.join(dir, e.name)).mode | 0o444);
+  }
+}
+
+/** Starts a gateway on 127.0.0.1:0, runs `fn`, always shuts it down. */
+export async function withGateway<T>(options: Partial<Options>, fn: (g: RunningGateway) => Promise<T>): Promise<T> {
+  const logs: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
+      for (const w of waiters) w();
+      cb();
+    },
+  });
+  const gateway = createGateway({ host: '127.0.0.1', port: 0, logLevel: 'debug', gracefulTimeoutMs: 2000, ...options }, { logDestination: sink });
+  const url = await gateway.listen();
+  const port = Number(new URL(url).port);
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const hit = logs.find(pred);
+        if (hit) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(hit);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; saw:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  try {
+    return await fn({ url: url.replace(/\/$/, ''), port, gateway, logs, waitForLog });
+  } finally {
+    await gateway.shutdown();
+  }
+}
+
+export interface Reply {
+  status: number;
+  statusText: string;
+  headers: IncomingHttpHeaders;
+  /** Raw header pairs as received. */
+  rawHeaders: string[];
+  body: Buffer;
+  text: string;
+}
+
+/** A real HTTP/1.1 request with node:http (no keep-alive). `body` may be a string, Buffer or async iterable (sent chunked). */
+export function request(
+  url: string,
+  init: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer | AsyncIterable<Buffer | string>; timeoutMs?: number } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, rawHeaders: res.rawHeaders, body, text: body.toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(init.timeoutMs ?? 20_000, () => req.destroy(new Error('client timeout')));
+    const body = init.body;
+    if (body === undefined) req.end();
+    else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+    else {
+      void (async () => {
+        try {
+          for await (const chunk of body) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+          req.end();
+        } catch (e) {
+          req.destroy(e as Error);
+        }
+      })();
+    }
+  });
+}
+
+/** Sends raw bytes over a TCP socket and returns everything the server sent until it closed (bounded). */
+export function rawRequest(port: number, raw: string | Buffer, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(raw));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      if (chunks.length) resolve(Buffer.concat(chunks));
+      else reject(e);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+/** True while a process with this pid exists (zombies included: see isZombie). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `cond` until true or the bound passes; never a bare sleep. */
+export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Parses `env-KEY=value` lines printed by the env fixture. */
+export function parseEnvDump(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^env-([^=]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/** Zombie processes (state Z) whose parent is this process. */
+export function zombieChildren(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const m = /\) (\S) (\d+)/.exec(stat);
+      if (m && m[1] === 'Z' && Number(m[2]) === process.pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
