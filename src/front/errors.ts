@@ -1,4 +1,6 @@
 // The catalogue of request failures: each has a stable code, an HTTP status and a public sentence.
+import { appFailedMessage } from '../app/error-page.js';
+
 // Failures travel as GatewayError values and become responses at exactly one place (send-error.ts).
 
 export const errorCatalogue = {
@@ -10,10 +12,13 @@ export const errorCatalogue = {
   CGI_START_FAILED: { status: 500, message: 'The script could not be started.' },
   REDIRECT_LOOP: { status: 500, message: 'The script redirected too many times.' },
   INTERNAL: { status: 500, message: 'The server failed to handle this request.' },
+  APP_FAILED: { status: 500, message: appFailedMessage },
+  WORKER_DIED: { status: 502, message: 'The worker running the application died.' },
   CGI_BAD_HEADERS: { status: 502, message: 'The script did not send a valid response.' },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
-  TIMEOUT: { status: 504, message: 'The script took too long to answer.' },
+  TIMEOUT: { status: 504, message: 'The program took too long to answer.' },
+  APP_IMPORT_FAILED: { status: 500, message: 'The application could not be loaded.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,7 +1,7 @@
 // Gatehouse's options: one typed shape, one defaults object, validated once.
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { packageRoot } from './package-root.js';
 
 export type Mode = 'cgi' | 'pool';
 export type ChunkedBody = 'buffer' | 'stream';
@@ -35,7 +35,7 @@ export interface Options {
   logLevel: LogLevel;
 }
 
-const examplesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
+const examplesDir = path.join(packageRoot, 'examples');
 
 export const defaults: Readonly<Options> = Object.freeze({
   mode: 'pool',

@@ -20,7 +20,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function parseRequestTarget(url: string): RequestTarget {
   let target = url;
   const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-  if (absolute) target = target.slice(absolute[0].length) || '/';
+  if (absolute) {
+    target = target.slice(absolute[0].length);
+    if (!target.startsWith('/')) target = `/${target}`; // RFC 9112 §3.3: an empty path is '/'
+  }
   if (!target.startsWith('/')) throw new GatewayError('BAD_REQUEST_TARGET', `not an origin-form target: ${JSON.stringify(url)}`);
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);

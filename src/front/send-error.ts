@@ -1,11 +1,10 @@
 // The one boundary where a failure becomes a response: a status page before headers, a cut connection after.
 import type { ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import { errorCatalogue, GatewayError, isGatewayError } from './errors.js';
 import { limits } from './options.js';
 import type { Logger } from './logger.js';
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { renderErrorPage } from '../app/error-page.js';
 
 export function toGatewayError(e: unknown): GatewayError {
   if (isGatewayError(e)) return e;
@@ -26,13 +25,8 @@ export function sendError(res: ServerResponse, e: unknown, log: Logger, debug: b
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const title = `${err.status} ${STATUS_CODES[err.status] ?? ''}`.trim();
-  let page = `<!doctype html>\n<html><head><meta charset="utf-8"><title>${title}</title></head>\n<body><h1>${title}</h1>\n<p>${escapeHtml(errorCatalogue[err.code].message)}</p>\n`;
-  if (debug) {
-    page += `<h2>Detail (--debug)</h2>\n<pre>${escapeHtml(err.detail)}</pre>\n`;
-    if (err.debugText) page += `<pre>${escapeHtml(err.debugText)}</pre>\n`;
-  }
-  page += '</body></html>\n';
+  const debugLines = debug ? [err.detail, ...(err.debugText ? [err.debugText] : [])] : [];
+  const page = renderErrorPage(err.status, errorCatalogue[err.code].message, debugLines);
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = err.status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');

@@ -1,7 +1,9 @@
 // The package version, read once from package.json.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from './package-root.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
 
 export const version: string = pkg.version;
 export const serverSoftware = `Gatehouse/${version}`;

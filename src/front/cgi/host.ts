@@ -63,7 +63,8 @@ export class CgiHost {
     });
     const queued = new AbortController();
     const onGone = () => queued.abort(new GatewayError('OVERLOADED', 'client left while queued'));
-    run.res.once('close', onGone);
+    if (run.res.closed) onGone(); // gone while the body was being read
+    else run.res.once('close', onGone);
     let release;
     try {
       release = await this.#limiter.acquire(queued.signal);

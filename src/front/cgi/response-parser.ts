@@ -8,6 +8,8 @@ export interface CgiHeaders {
   fields: [string, string][];
   location: string | null;
   contentType: string | null;
+  /** The script's Content-Length, if valid: never forwarded, but the front uses it to know the body is complete. */
+  declaredLength: number | null;
 }
 
 export interface ParseLimits {
@@ -48,8 +50,8 @@ export class CgiResponseParser {
       const lineBuf = this.#pending.length ? Buffer.concat([...this.#pending, piece]) : piece;
       this.#pending = [];
       this.#pendingBytes = 0;
-      this.#checkSize(lineBuf.length + 1);
       this.#blockBytes += lineBuf.length + 1;
+      this.#checkSize(lineBuf.length + 1);
       start = nl + 1;
       // LF or CRLF both end a line (scripts disagree; RFC 3875 §6.3 allows either NL).
       const line = lineBuf.at(-1) === 0x0d ? lineBuf.subarray(0, -1) : lineBuf;
@@ -73,13 +75,13 @@ export class CgiResponseParser {
 }
 
 function interpret(lines: string[]): CgiHeaders {
-  const out: CgiHeaders = { status: null, fields: [], location: null, contentType: null };
+  const out: CgiHeaders = { status: null, fields: [], location: null, contentType: null, declaredLength: null };
   for (const line of lines) {
     if (line[0] === ' ' || line[0] === '\t') throw new GatewayError('CGI_BAD_HEADERS', 'folded header line (obs-fold) is not allowed');
     const colon = line.indexOf(':');
     if (colon <= 0) throw new GatewayError('CGI_BAD_HEADERS', `header line without a field name: ${JSON.stringify(line.slice(0, 80))}`);
     const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''); // only SP/HTAB: trim() would hide a CR
     if (!token.test(name)) throw new GatewayError('CGI_BAD_HEADERS', `invalid header name ${JSON.stringify(name.slice(0, 80))}`);
     // latin1 decoding maps each byte to one char; HTTP field values allow HTAB, visible ASCII and obs-text.
     if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new GatewayError('CGI_BAD_HEADERS', `control character (CR, LF, NUL…) in the value of ${name}`);
@@ -91,6 +93,8 @@ function interpret(lines: string[]): CgiHeaders {
       if (out.location !== null) throw new GatewayError('CGI_BAD_HEADERS', 'Location sent twice');
       out.location = value;
       out.fields.push([name, value]);
+    } else if (lower === 'content-length') {
+      if (/^\d{1,15}$/.test(value)) out.declaredLength = Number(value);
     } else if (!dropped.has(lower)) {
       if (lower === 'content-type') out.contentType = value;
       out.fields.push([name, value]);
