@@ -18,7 +18,7 @@ function newest(dir) {
 
 function builtAt() {
   try {
-    return statSync(path.join(root, 'dist', 'front', 'cli.js')).mtimeMs;
+    return statSync(path.join(root, 'dist', 'src', 'front', 'cli.js')).mtimeMs;
   } catch {
     return 0;
   }
@@ -28,5 +28,5 @@ if (builtAt() < Math.max(newest(path.join(root, 'src')), statSync(path.join(root
   process.stderr.write('gatehouse: building (tsc)…\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
-const { main } = await import('../dist/front/cli.js');
+const { main } = await import('../dist/src/front/cli.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -60,7 +60,8 @@ export async function withGateway<T>(options: Partial<Options>, fn: (g: RunningG
       cb();
     },
   });
-  const gateway = createGateway({ host: '127.0.0.1', port: 0, logLevel: 'debug', gracefulTimeoutMs: 2000, ...options }, { logDestination: sink });
+  // No apps unless a test mounts some: CGI tests need no worker threads.
+  const gateway = createGateway({ host: '127.0.0.1', port: 0, logLevel: 'debug', gracefulTimeoutMs: 2000, apps: [], ...options }, { logDestination: sink });
   const url = await gateway.listen();
   const port = Number(new URL(url).port);
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000) =>

@@ -3,6 +3,7 @@ import { createGateway } from './gateway.js';
 import { FlagError, helpText, parseFlags } from './flags.js';
 import { OptionError } from './options.js';
 import { version } from './version.js';
+import { AppLoadError } from './pool/check-apps.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let command;
@@ -25,7 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     gateway = createGateway(command.options);
     await gateway.listen();
   } catch (e) {
-    if (e instanceof OptionError) return usageError(e.message);
+    if (e instanceof OptionError || e instanceof AppLoadError) return usageError(e.message);
     const err = e as NodeJS.ErrnoException;
     return usageError(`cannot listen: ${err.code ?? err.message}`);
   }
@@ -40,6 +41,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // SIGHUP: reload the apps with zero failed requests (a new pool only if every app imports).
+    process.on('SIGHUP', () => {
+      if (!stopping) void g.reload();
+    });
   });
 }
 

@@ -76,6 +76,18 @@ export const flags: readonly Flag[] = [
     set: (o, v) => { o.chunkedBody = oneOf('chunked-body', v, ['buffer', 'stream'] as const); } },
   { name: 'graceful-timeout', arg: 'S', shown: String(defaults.gracefulTimeoutMs / 1000), help: 'seconds in-flight requests get to finish on SIGTERM',
     set: (o, v) => { o.gracefulTimeoutMs = seconds('graceful-timeout', v); } },
+  { name: 'app', arg: 'PREFIX=MODULE', shown: 'the bundled example apps', repeatable: true,
+    help: 'mount an app module (.js/.mjs) at PREFIX (repeatable; longest prefix wins)',
+    set: (o, v) => {
+      const eq = v.indexOf('=');
+      if (eq <= 0 || eq === v.length - 1) throw new FlagError(`--app: expected PREFIX=MODULE, got ${JSON.stringify(v)}`);
+      o.apps = [...(o.apps ?? []), { prefix: v.slice(0, eq), module: v.slice(eq + 1) }];
+    } },
+  { name: 'workers', arg: 'N', shown: 'CPU count', help: 'pool worker threads', set: (o, v) => { o.workers = integer('workers', v); } },
+  { name: 'max-requests', arg: 'N', shown: 'off', help: 'recycle a pool worker after N requests (+ up to 10% jitter), never mid-request',
+    set: (o, v) => { o.maxRequests = integer('max-requests', v); } },
+  { name: 'worker-memory', arg: 'MB', shown: 'Node default', help: "a pool worker's JS heap limit; over it, the worker is replaced (502)",
+    set: (o, v) => { o.workerMemoryMb = integer('worker-memory', v); } },
   { name: 'debug', shown: 'off', help: "show stack traces and scripts' stderr in error pages", set: (o) => { o.debug = true; } },
   { name: 'log-level', arg: 'LEVEL', shown: defaults.logLevel, help: 'fatal, error, warn, info, debug, trace or silent',
     set: (o, v) => { o.logLevel = oneOf('log-level', v, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const); } },

@@ -15,6 +15,11 @@ import { parseRequestTarget } from './request-target.js';
 import { sendError } from './send-error.js';
 import { staticFiles, type StaticHandler } from './static-files.js';
 import { matchMount } from './mounts.js';
+import path from 'node:path';
+import { builtFile } from './package-root.js';
+import { AppPool } from './pool/app-pool.js';
+import { checkApps } from './pool/check-apps.js';
+import type { RelayOutcome } from './cgi/relay.js';
 
 export interface GatewayDeps {
   /** Where logs go (tests capture them); stdout by default. */
@@ -24,14 +29,19 @@ export interface GatewayDeps {
 export interface Gateway {
   readonly options: Options;
   readonly log: Logger;
-  /** Resolves with the real URL once listening. */
+  /** Checks the apps, starts the pool (pool mode), listens; resolves with the real URL. */
   listen(): Promise<string>;
+  /** Builds a new pool and switches to it only if every app imports; the old pool drains. */
+  reload(): Promise<boolean>;
   /** Stop accepting, let in-flight requests finish up to --graceful-timeout, then kill what is left. */
   shutdown(): Promise<void>;
 }
 
 const cgiPrefix = '/cgi-bin';
-const mountPrefixes = [cgiPrefix, '/'];
+/** SIGTERM → SIGKILL grace for a per-request app child (it finalises its body on SIGTERM). */
+const appChildGraceMs = 2_000;
+
+type Route = { kind: 'cgi' } | { kind: 'static' } | { kind: 'app'; index: number };
 
 /** Request ids: short, unique within a process, cheap. */
 let nextRequestId = 0;
@@ -47,16 +57,25 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   } catch (e) {
     throw new OptionError((e as Error).message);
   }
+  const apps = options.apps ?? [];
+  // The mount table: '' stands for '/'. Apps may take '/' from the docroot.
+  const routes = new Map<string, Route>([['', { kind: 'static' }]]);
+  apps.forEach((a, index) => routes.set(a.prefix === '/' ? '' : a.prefix, { kind: 'app', index }));
+  routes.set(cgiPrefix, { kind: 'cgi' });
+  const prefixes = [...routes.keys()];
+
   const limiter = new Limiter(options.maxCgi, options.maxQueue);
   const cgi = new CgiHost(options, limiter, runAs);
   const serveStatic: StaticHandler = staticFiles(realDocroot, realCgiDir);
   const inFlight = new Set<ServerResponse>();
+  let pool: AppPool | null = null;
   let draining = false;
 
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
     const started = process.hrtime.bigint();
     const reqLog = log.child({ req: ++nextRequestId });
     const bytesBefore = req.socket.bytesWritten;
+    const served = { via: 'static' as string };
     inFlight.add(res);
     if (draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
@@ -68,42 +87,61 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
         status: res.statusCode,
         bytes: req.socket.bytesWritten - bytesBefore,
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-        mode: options.mode,
+        via: served.via,
         complete: res.writableFinished,
       }, 'access');
     });
-    handle(req, res, reqLog, null, 0).catch((e) => sendError(res, e, reqLog, options.debug));
+    handle(req, res, reqLog, served, null, 0).catch((e) => sendError(res, e, reqLog, options.debug));
   });
 
   /** One request, or one internal (local-redirect) hop of it: `redirect` replaces the target, as a GET. */
-  async function handle(req: IncomingMessage, res: ServerResponse, reqLog: Logger, redirect: string | null, hops: number): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, reqLog: Logger, served: { via: string }, redirect: string | null, hops: number): Promise<void> {
     const url = redirect ?? req.url ?? '/';
     const target = parseRequestTarget(url);
     const facts = requestFacts(req, url, target, redirect !== null);
-    const mount = matchMount(mountPrefixes, target.path);
-    if (mount.prefix === cgiPrefix) {
+    const mount = matchMount(prefixes, target.path);
+    const route = routes.get(mount.prefix)!;
+    const run = { req, res, facts, withBody: redirect === null, log: reqLog };
+    let outcome: RelayOutcome | undefined;
+    if (route.kind === 'cgi') {
+      served.via = 'cgi-script';
       const script = await findScript(realCgiDir, cgiPrefix, mount.rest, runAs);
-      const outcome = await cgi.run(
-        { req, res, facts, withBody: redirect === null, log: reqLog },
-        {
-          file: script.filename,
-          nph: script.basename.startsWith('nph-'),
-          mount: { scriptName: script.scriptName, pathInfo: script.pathInfo, scriptFilename: script.filename, documentRoot: realDocroot },
-        },
-      );
-      if (outcome.kind === 'local-redirect') {
-        if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
-        reqLog.debug({ location: outcome.location }, 'local redirect');
-        return handle(req, res, reqLog, outcome.location, hops + 1);
+      outcome = await cgi.run(run, {
+        file: script.filename,
+        nph: script.basename.startsWith('nph-'),
+        mount: { scriptName: script.scriptName, pathInfo: script.pathInfo, scriptFilename: script.filename, documentRoot: realDocroot },
+      });
+    } else if (route.kind === 'app') {
+      const app = apps[route.index]!;
+      const appMount = { scriptName: mount.prefix, pathInfo: mount.rest, documentRoot: realDocroot };
+      served.via = `${options.mode}:${app.prefix}`;
+      if (options.mode === 'pool') {
+        if (!pool) throw new GatewayError('SHUTTING_DOWN', 'the pool is not running');
+        return pool.serve(run, route.index, appMount);
       }
-      return;
+      outcome = await cgi.run(run, {
+        file: process.execPath,
+        args: [builtFile('workers', 'cgi-child.js'), app.module],
+        cwd: path.dirname(app.module),
+        nph: false,
+        mount: appMount,
+        killGraceMs: appChildGraceMs,
+        strictExit: true,
+        ...(options.debug ? { extraEnv: { GATEHOUSE_DEBUG: '1' } } : {}),
+      });
+    } else {
+      if (redirect !== null) {
+        // serve-static reads req.url and req.method; an internal redirect is a GET of the new target.
+        req.url = redirect;
+        req.method = 'GET';
+      }
+      return serveStatic(req, res, target.path);
     }
-    if (redirect !== null) {
-      // serve-static reads req.url and req.method; an internal redirect is a GET of the new target.
-      req.url = redirect;
-      req.method = 'GET';
+    if (outcome.kind === 'local-redirect') {
+      if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
+      reqLog.debug({ location: outcome.location }, 'local redirect');
+      return handle(req, res, reqLog, served, outcome.location, hops + 1);
     }
-    await serveStatic(req, res, target.path);
   }
 
   function requestFacts(req: IncomingMessage, url: string, target: ReturnType<typeof parseRequestTarget>, internal: boolean): RequestFacts {
@@ -126,7 +164,11 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   return {
     options,
     log,
-    listen() {
+    async listen() {
+      // The import check runs in both modes, before the first connection is accepted.
+      if (options.mode === 'pool' && apps.length) pool = await AppPool.start(apps, options, log);
+      else await checkApps(apps.map((a) => a.module));
+      if (runAs) warnIfUnreachable(realCgiDir, runAs, log);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
@@ -134,10 +176,35 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
           const { address, port } = server.address() as AddressInfo;
           const host = address.includes(':') ? `[${address}]` : address;
           const url = `http://${host}:${port}/`;
-          log.info({ url, mode: options.mode, cgiDir: realCgiDir, docroot: realDocroot, runAs: runAs?.user ?? null }, 'listening');
+          log.info({ url, mode: options.mode, apps: apps.map((a) => a.prefix), cgiDir: realCgiDir, docroot: realDocroot, runAs: runAs?.user ?? null }, 'listening');
           resolve(url);
         });
       });
+    },
+    async reload() {
+      if (options.mode !== 'pool' || !apps.length) {
+        // CGI mode loads apps per request anyway: a reload only re-checks them.
+        try {
+          await checkApps(apps.map((a) => a.module));
+          log.info('reload: apps import cleanly');
+          return true;
+        } catch (e) {
+          log.error({ err: (e as Error).message }, 'reload: apps fail to import');
+          return false;
+        }
+      }
+      let next: AppPool;
+      try {
+        next = await AppPool.start(apps, options, log);
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'reload refused: the old pool keeps serving');
+        return false;
+      }
+      const old = pool;
+      pool = next;
+      log.info('reload: traffic switched to the new pool; the old one drains');
+      await old?.close();
+      return true;
     },
     async shutdown() {
       draining = true;
@@ -148,14 +215,28 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       const settled = await Promise.race([closed.then(() => 'drained' as const), grace]);
       if (settled === 'timeout') {
         log.warn({ inFlight: inFlight.size, scripts: cgi.running }, 'graceful timeout passed: killing what is left');
-        await cgi.killAll('server shutting down');
+        await Promise.all([cgi.killAll('server shutting down'), pool?.destroy()]);
         server.closeAllConnections();
         await closed;
-      }
+      } else await pool?.close();
+      pool = null;
       log.info('stopped');
       log.flush?.();
     },
   };
+}
+
+/** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */
+function warnIfUnreachable(dir: string, runAs: RunAs, log: Logger): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = statSync(d);
+    const bit = st.uid === runAs.uid ? 0o100 : st.gid === runAs.gid ? 0o010 : 0o001;
+    if (!(st.mode & bit)) {
+      log.warn({ dir: d, user: runAs.user }, `${runAs.user} cannot enter ${d}: scripts under it will fail to start (500); move the directory or use --cgi-user`);
+      return;
+    }
+    if (d === path.dirname(d)) return;
+  }
 }
 
 function realDir(dir: string, flag: string): string {

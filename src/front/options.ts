@@ -1,5 +1,6 @@
 // Gatehouse's options: one typed shape, one defaults object, validated once.
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from './package-root.js';
 
@@ -33,6 +34,21 @@ export interface Options {
   gracefulTimeoutMs: number;
   debug: boolean;
   logLevel: LogLevel;
+  /** Mounted app modules; undefined mounts the bundled example apps. */
+  apps: AppMount[] | undefined;
+  /** Pool worker threads. */
+  workers: number;
+  /** Recycle a worker after this many requests (plus up to 10% jitter); 0 = never. */
+  maxRequests: number;
+  /** A worker's JS heap limit in MiB; 0 = Node's default. */
+  workerMemoryMb: number;
+}
+
+export interface AppMount {
+  /** '/' or a path without a trailing slash. */
+  prefix: string;
+  /** Absolute path of a .js/.mjs module. */
+  module: string;
 }
 
 const examplesDir = path.join(packageRoot, 'examples');
@@ -55,7 +71,17 @@ export const defaults: Readonly<Options> = Object.freeze({
   gracefulTimeoutMs: 10_000,
   debug: false,
   logLevel: 'info',
+  apps: undefined,
+  workers: availableParallelism(),
+  maxRequests: 0,
+  workerMemoryMb: 0,
 }) as Options;
+
+/** Mounted when no --app is given. */
+export const exampleApps: readonly AppMount[] = ['environ', 'add', 'books', 'calc'].map((name) => ({
+  prefix: `/${name}`,
+  module: path.join(packageRoot, 'dist', 'examples', 'apps', `${name}.js`),
+}));
 
 /** Internal constants: not flags, but named so they are not literals in the logic. */
 export const limits = Object.freeze({
@@ -106,6 +132,14 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
   for (const name of [...o.passEnv, ...Object.keys(o.setEnv)]) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail('pass-env/set-env', `not a variable name: ${JSON.stringify(name)}`);
   }
+  positive('workers', o.workers);
+  positive('max-requests', o.maxRequests, true);
+  positive('worker-memory', o.workerMemoryMb, true);
+  o.apps = (o.apps ?? exampleApps).map((a) => resolveMount(a, fail));
+  const prefixes = o.apps.map((a) => a.prefix);
+  const twice = prefixes.find((p, i) => prefixes.indexOf(p) !== i);
+  if (twice !== undefined) fail('app', `prefix ${twice} mounted twice`);
+  if (prefixes.some((p) => p === '/cgi-bin' || p.startsWith('/cgi-bin/'))) fail('app', '/cgi-bin belongs to the CGI scripts');
   o.cgiDir = path.resolve(o.cgiDir);
   o.docroot = path.resolve(o.docroot);
   return o;
@@ -115,4 +149,15 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
       fail(name, zeroOk ? 'must be a number ≥ 0' : 'must be a number > 0');
     }
   }
+}
+
+function resolveMount(a: AppMount, fail: (name: string, why: string) => never): AppMount {
+  let prefix = a.prefix;
+  if (!prefix.startsWith('/')) fail('app', `prefix must start with "/": ${JSON.stringify(prefix)}`);
+  if (prefix.length > 1) prefix = prefix.replace(/\/+$/, '');
+  if (/[?#%\0]|\/\.{1,2}(\/|$)|\/\//.test(prefix)) fail('app', `prefix must be a plain path: ${JSON.stringify(a.prefix)}`);
+  if (!/\.(m?js)$/.test(a.module)) fail('app', `module must be a .js or .mjs file: ${a.module}`);
+  const module = path.resolve(a.module);
+  if (!existsSync(module)) fail('app', `no such module ${module}${a.module.includes('dist') ? ' (run npm run build)' : ''}`);
+  return { prefix, module };
 }

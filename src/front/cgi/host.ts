@@ -1,4 +1,5 @@
 // The web-server side of CGI: run one program for one request, from admission to reaping.
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Limiter } from '../limiter.js';
 import type { Logger } from '../logger.js';
@@ -28,8 +29,14 @@ export interface Program {
   nph: boolean;
   /** Extra environment (e.g. what a per-request app child needs). */
   extraEnv?: Record<string, string>;
+  /** Arguments the gateway itself chose (never words from the request). */
+  args?: string[];
+  /** Working directory; the script's own directory by default. */
+  cwd?: string;
   /** SIGTERM → SIGKILL grace for this program's group. */
   killGraceMs?: number;
+  /** A failure exit after headers cuts the response (the gateway's own app children). */
+  strictExit?: boolean;
 }
 
 /** Kept to a few KiB: enough for a --debug page, never a memory sink. */
@@ -77,7 +84,14 @@ export class CgiHost {
     let child: CgiChild | undefined;
     try {
       const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
-      child = await spawnScript({ file: program.file, env, runAs: this.#runAs, killGraceMs: program.killGraceMs ?? limits.killGraceMs });
+      child = await spawnScript({
+        file: program.file,
+        args: program.args ?? [],
+        cwd: program.cwd ?? path.dirname(program.file),
+        env,
+        runAs: this.#runAs,
+        killGraceMs: program.killGraceMs ?? limits.killGraceMs,
+      });
       this.#children.add(child);
       const log = run.log.child({ script: program.file, childPid: child.pid });
       const stderr = collectStderr(child, log);
@@ -88,7 +102,7 @@ export class CgiHost {
         if (run.res.headersSent) run.res.destroy();
         else tooLarge = e;
       });
-      const relayCtx = { res: run.res, log, timeoutMs: o.timeoutMs, isHead: run.facts.method === 'HEAD' };
+      const relayCtx = { res: run.res, log, timeoutMs: o.timeoutMs, isHead: run.facts.method === 'HEAD', strictExit: program.strictExit ?? false };
       let outcome: RelayOutcome;
       try {
         outcome = await (program.nph ? relayNph(child, relayCtx) : relayCgiResponse(child, relayCtx));

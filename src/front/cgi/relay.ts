@@ -12,6 +12,11 @@ export interface RelayContext {
   log: Logger;
   timeoutMs: number;
   isHead: boolean;
+  /**
+   * For the gateway's own app children: a failure exit after headers means the body is incomplete,
+   * so the response is cut rather than ended cleanly. Ordinary scripts' exit status is only logged.
+   */
+  strictExit: boolean;
 }
 
 export type RelayOutcome =
@@ -20,7 +25,7 @@ export type RelayOutcome =
   | { kind: 'client-gone' }
   | { kind: 'cut'; why: string };
 
-const noBodyStatus = (s: number) => s === 204 || s === 304 || (s >= 100 && s < 200);
+const noBodyStatus = (s: number) => s === 204 || s === 304;
 
 /**
  * Rejects with a GatewayError only while nothing has been sent (so the caller can still answer 502/504).
@@ -35,6 +40,9 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
   let held: Buffer[] = [];
   let heldBytes = 0;
   let status = 200;
+  /** The script's own Content-Length: once that many bytes came, the body is complete. */
+  let declared: number | null = null;
+  let sent = 0;
   let holdTimer: NodeJS.Timeout | undefined;
 
   return new Promise<RelayOutcome>((resolve, reject) => {
@@ -48,12 +56,20 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       clearTimeout(holdTimer);
       stdout.off('data', onData);
       stdout.off('end', onEnd);
+      stdout.resume(); // whatever else the script writes is drained, so it is never blocked on a full pipe
       res.off('close', onClientClose);
       res.off('drain', onDrain);
       if (outcome instanceof GatewayError) {
         child.kill(outcome.detail);
         reject(outcome);
       } else resolve(outcome);
+    };
+
+    const cut = (why: string) => {
+      child.kill(why);
+      log.warn({ code: 'CUT' }, `${why}: connection cut`);
+      res.destroy();
+      finish({ kind: 'cut', why });
     };
 
     function onData(chunk: Buffer): void {
@@ -70,22 +86,40 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
           res.statusCode = status = response.status;
           res.statusMessage = response.reason;
           for (const [name, value] of response.fields) res.appendHeader(name, value);
+          declared = ctx.isHead || noBodyStatus(status) ? null : response.declaredLength;
         } catch (e) {
           return finish(e instanceof GatewayError ? e : new GatewayError('CGI_BAD_HEADERS', String(e)));
         }
         phase = 'holding';
-        // Hold the first body bytes briefly: if the script finishes meanwhile, the front can send Content-Length.
+        // Hold the first body bytes briefly: if the body completes meanwhile, the front sends Content-Length.
         holdTimer = setTimeout(flushHeaders, limits.framingHoldMs);
         chunk = parsed.rest;
-        if (chunk.length === 0) return;
+      }
+      if (declared !== null) {
+        const room = declared - heldBytes - sent;
+        if (chunk.length > room) chunk = chunk.subarray(0, Math.max(room, 0)); // bytes past the script's own length are dropped
       }
       if (phase === 'holding') {
-        held.push(chunk);
+        if (chunk.length) held.push(chunk);
         heldBytes += chunk.length;
+        if (declared !== null && heldBytes === declared) return endWithLength();
         if (heldBytes >= limits.framingHoldBytes) flushHeaders();
         return;
       }
-      if (phase === 'streaming') write(chunk);
+      if (phase === 'streaming' && chunk.length) {
+        write(chunk);
+        if (declared !== null && sent === declared) {
+          res.end();
+          finish({ kind: 'done' });
+        }
+      }
+    }
+
+    /** The whole body is known before headers had to go out: frame it with Content-Length. */
+    function endWithLength(): void {
+      if (!noBodyStatus(status) && !(ctx.isHead && heldBytes === 0)) res.setHeader('Content-Length', heldBytes);
+      res.end(held.length === 1 ? held[0] : Buffer.concat(held));
+      finish({ kind: 'done' });
     }
 
     function flushHeaders(): void {
@@ -94,12 +128,14 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       phase = 'streaming';
       const body = held;
       held = [];
+      heldBytes = 0;
       for (const c of body) write(c);
       if (body.length === 0) res.flushHeaders(); // headers are final: let the client see them now
     }
 
     function write(chunk: Buffer): void {
       restartSilenceTimer();
+      sent += chunk.length;
       if (!res.write(chunk)) {
         stdout.pause();
         res.once('drain', onDrain);
@@ -115,7 +151,7 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       deadline = setTimeout(onTimeout, ctx.timeoutMs);
     }
 
-    function onEnd(): void {
+    async function onEnd(): Promise<void> {
       if (phase === 'headers') {
         try {
           parser.end();
@@ -123,11 +159,14 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
           return finish(e as GatewayError);
         }
       }
-      if (phase === 'holding') {
-        // The whole output is known before headers had to go out: frame it with Content-Length.
-        if (!noBodyStatus(status) && !(ctx.isHead && heldBytes === 0)) res.setHeader('Content-Length', heldBytes);
-        res.end(held.length === 1 ? held[0] : Buffer.concat(held));
-      } else res.end();
+      if (declared !== null) return cut(`script output ended ${declared - heldBytes - sent} bytes short of its Content-Length`);
+      if (ctx.strictExit) {
+        const exit = await child.exited;
+        if (phase === 'over') return;
+        if (exit.code !== 0) return cut(`program failed (exit ${exit.code ?? exit.signal}) after its headers`);
+      }
+      if (phase === 'holding') return endWithLength();
+      res.end();
       finish({ kind: 'done' });
     }
 
@@ -135,11 +174,7 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       if (phase === 'headers') {
         return finish(new GatewayError('TIMEOUT', `no complete header block within ${ctx.timeoutMs} ms`));
       }
-      const why = `no output for ${ctx.timeoutMs} ms after the headers were sent`;
-      child.kill(why);
-      log.warn({ code: 'TIMEOUT' }, `${why}: connection cut`);
-      res.destroy();
-      finish({ kind: 'cut', why });
+      cut(`no output for ${ctx.timeoutMs} ms after the headers`);
     }
 
     function onClientClose(): void {

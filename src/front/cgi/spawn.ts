@@ -1,6 +1,5 @@
 // A CGI child's lifecycle: start it in its own process group, kill the whole group, know when it is gone.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { RunAs } from './run-as.js';
@@ -25,15 +24,18 @@ export interface CgiChild {
 
 export interface SpawnRequest {
   file: string;
+  /** Chosen by the gateway, never taken from the request (the ISINDEX rule stays off: CVE-2012-1823). */
+  args: string[];
+  cwd: string;
   env: Record<string, string>;
   runAs: RunAs | null;
   killGraceMs: number;
 }
 
-/** Runs `file` directly through execve (never a shell), with no argv words, its directory as cwd. */
+/** Runs `file` directly through execve (never a shell). */
 export async function spawnScript(req: SpawnRequest): Promise<CgiChild> {
-  const child = spawn(req.file, [], {
-    cwd: path.dirname(req.file),
+  const child = spawn(req.file, req.args, {
+    cwd: req.cwd,
     env: req.env,
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // setsid(): the script leads its own process group, so the group can be killed as one

@@ -1,0 +1,108 @@
+// Worker side of a request's MessagePort: the response sink (with credit-based flow control) and the
+// request-body source. Buffers cross the port transferred, never cloned.
+import type { MessagePort } from 'node:worker_threads';
+import type { ResponseSink } from '../app/run-app.js';
+import { responseWindow, transferable, type FrontMessage, type WorkerMessage } from './protocol.js';
+
+/** Bodies up to this size, when their length is known, go out in the same message as the head. */
+const coalesceBytes = 64 * 1024;
+
+export class PortSink implements ResponseSink {
+  readonly signal: AbortSignal;
+  #port: MessagePort;
+  #abort = new AbortController();
+  #credits = responseWindow;
+  #waiting: (() => void) | null = null;
+  #head: Extract<WorkerMessage, { t: 'head' }> | null = null;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    this.signal = this.#abort.signal;
+  }
+
+  /** Feed every FrontMessage here. */
+  onMessage(msg: FrontMessage): void {
+    if (msg.t === 'ack') {
+      this.#credits++;
+      const w = this.#waiting;
+      this.#waiting = null;
+      w?.();
+    } else if (msg.t === 'abort') {
+      this.#abort.abort();
+      const w = this.#waiting;
+      this.#waiting = null;
+      w?.();
+    }
+  }
+
+  #post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
+    this.#port.postMessage(msg, transfer);
+  }
+
+  start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void {
+    this.#head = { t: 'head', status, reason, headers, contentLength, body: null, end: false };
+  }
+
+  async chunk(data: Uint8Array): Promise<void> {
+    const head = this.#head;
+    if (head && head.contentLength !== null && head.contentLength <= coalesceBytes) {
+      this.#held.push(data); // a small body of known length: send it whole, with the head, at end()
+      this.#heldBytes += data.length;
+      return;
+    }
+    while (this.#credits === 0 && !this.signal.aborted) await new Promise<void>((r) => (this.#waiting = r));
+    if (this.signal.aborted) return;
+    this.#credits--;
+    const bytes = transferable(data);
+    if (head) {
+      this.#head = null;
+      this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
+    } else this.#post({ t: 'chunk', data: bytes }, [bytes.buffer as ArrayBuffer]);
+  }
+
+  async end(): Promise<void> {
+    const head = this.#head;
+    if (head) {
+      this.#head = null;
+      const body = this.#held.length === 1 ? transferable(this.#held[0]!) : Buffer.concat(this.#held);
+      const whole = transferable(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+      this.#post({ ...head, body: whole, contentLength: whole.length, end: true }, [whole.buffer as ArrayBuffer]);
+    } else this.#post({ t: 'end' });
+  }
+}
+
+/** The request body as the front sends it: an async iterable that acks each chunk it hands to the app. */
+export class PortBodySource implements AsyncIterable<Uint8Array> {
+  #port: MessagePort;
+  #queue: Uint8Array[] = [];
+  #ended = false;
+  #wake: (() => void) | null = null;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+  }
+
+  onMessage(msg: FrontMessage): void {
+    if (msg.t === 'body') this.#queue.push(msg.data);
+    else if (msg.t === 'body-end' || msg.t === 'abort') this.#ended = true;
+    else return;
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next) {
+        this.#port.postMessage({ t: 'body-ack' } satisfies WorkerMessage);
+        yield next;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// The front ⇄ pool-worker boundary, typed in one place: the task, its result, and the messages on the
+// per-request MessagePort. Errors cross it as { code, message, stack }, never as live Error objects.
+import type { MessagePort } from 'node:worker_threads';
+
+/** Set once per worker thread (piscina workerData). */
+export interface PoolWorkerData {
+  apps: { prefix: string; module: string }[];
+}
+
+/** One request, handed to a worker by piscina. */
+export interface PoolTask {
+  /** Index into PoolWorkerData.apps. */
+  app: number;
+  /** The CGI meta-variables, built by the front's buildEnviron (the same function CGI mode uses). */
+  environ: Record<string, string>;
+  url_scheme: 'http' | 'https';
+  /** The request's private channel: body in, response out. */
+  port: MessagePort;
+  /** False when the request has no body: the worker then never waits for one. */
+  hasBody: boolean;
+}
+
+export type AppFailureCode = 'APP_THREW' | 'APP_PROTOCOL';
+
+/** How the task ended. Resolved only after the response body has ended: the task stays open for its life. */
+export type PoolTaskResult =
+  | { t: 'done' }
+  | { t: 'aborted' }
+  | { t: 'failed'; code: AppFailureCode; message: string; stack?: string; headersSent: boolean };
+
+/** Worker → front, on the port. */
+export type WorkerMessage =
+  /**
+   * The response head, sent with the first body chunk so a short response costs one message.
+   * `end` set: `body` is the whole body (then `contentLength` is its length).
+   */
+  | { t: 'head'; status: number; reason: string; headers: [string, string][]; contentLength: number | null; body: Uint8Array | null; end: boolean }
+  /** A body chunk; its buffer is transferred, not copied. */
+  | { t: 'chunk'; data: Uint8Array }
+  | { t: 'end' }
+  /** The app consumed one request-body chunk: the front may send another. */
+  | { t: 'body-ack' }
+  /** A line the app wrote to gateway.errors. */
+  | { t: 'log'; text: string };
+
+/** Front → worker, on the port. */
+export type FrontMessage =
+  | { t: 'body'; data: Uint8Array }
+  | { t: 'body-end' }
+  /** The front wrote one response chunk to the socket: the worker may send another. */
+  | { t: 'ack' }
+  /** The client went away: stop the app at its next chunk and finalise its body. */
+  | { t: 'abort' };
+
+/** Response chunks in flight before the worker waits for an ack (credit-based flow control). */
+export const responseWindow = 8;
+/** Request-body chunks in flight before the front waits for the app to read. */
+export const requestWindow = 4;
+
+/** A chunk that owns its whole ArrayBuffer can be transferred; a view into a shared one (Buffer's pool) is copied first. */
+export function transferable(data: Uint8Array): Uint8Array {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
+  return new Uint8Array(data); // a copy: Buffer#slice would be a view of the same memory
+}
