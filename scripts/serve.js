@@ -24,7 +24,8 @@ function builtAt() {
   }
 }
 
-if (builtAt() < Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)) {
+const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'examples', 'apps')), statSync(path.join(root, 'tsconfig.json')).mtimeMs);
+if (builtAt() < sources) {
   process.stderr.write('gatehouse: building (tsc)…\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
