@@ -1,7 +1,6 @@
 // The catalogue of request failures: each has a stable code, an HTTP status and a public sentence.
-import { appFailedMessage } from '../app/error-page.js';
-
 // Failures travel as GatewayError values and become responses at exactly one place (send-error.ts).
+import { appFailedMessage } from '../app/error-page.js';
 
 export const errorCatalogue = {
   BAD_REQUEST_TARGET: { status: 400, message: 'The request target is malformed.' },
@@ -18,7 +17,6 @@ export const errorCatalogue = {
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
   TIMEOUT: { status: 504, message: 'The program took too long to answer.' },
-  APP_IMPORT_FAILED: { status: 500, message: 'The application could not be loaded.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
