@@ -94,6 +94,20 @@ function push<T>(map: Map<string, T[]>, key: string, item: T): void {
   else map.set(key, [item]);
 }
 
+/** Defaults for what is left out (an explicit `undefined` too); a bad value is refused, naming the option. */
+function mergeOptions(options: FormOptions): Required<FormOptions> {
+  const merged = { ...formDefaults };
+  for (const key of Object.keys(formDefaults) as (keyof FormOptions)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !(value >= 0) || !(Number.isInteger(value) || value === Infinity)) {
+      throw new RangeError(`readForm: ${key} must be a whole number, 0 or more (or Infinity), got ${String(value)}`);
+    }
+    merged[key] = value;
+  }
+  return merged;
+}
+
 /** Methods whose body can carry a form; a GET body is ignored, as cgi.FieldStorage did. */
 const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -103,7 +117,7 @@ const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
  * Any other (or unparseable) content type leaves only the query fields. Over a limit: rejects with FormError.
  */
 export async function readForm(environ: Environ, options: FormOptions = {}): Promise<Form> {
-  const limits = { ...formDefaults, ...options };
+  const limits = mergeOptions(options);
   const entries: FormEntry[] = [];
   const count = () => {
     if (entries.length > limits.maxFields) throw new FormError('FORM_TOO_MANY_FIELDS', `the form has more than ${limits.maxFields} fields`);

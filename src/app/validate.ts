@@ -179,18 +179,23 @@ export function validator(app: App): App {
  * Content-Length, so a correct app's response is the same with and without the validator.
  */
 function checkedArray(body: unknown[], response: ResponseState): Body {
-  for (const chunk of body) response.chunk(chunk);
-  response.end();
-  const copy = [...(body as Chunk[])];
   let closed = false;
+  const close = () => {
+    if (closed) return undefined;
+    closed = true;
+    return isFunction(body, 'close') ? (body as unknown as { close(): unknown }).close() : undefined;
+  };
+  try {
+    for (const chunk of body) response.chunk(chunk);
+    response.end();
+  } catch (e) {
+    // The gateway never sees this body, so it cannot close it: the validator does.
+    close();
+    throw e;
+  }
+  const copy = [...(body as Chunk[])];
   // Not enumerable: the copy must still look like a plain array of chunks.
-  Object.defineProperty(copy, 'close', {
-    value: function close() {
-      if (closed) return;
-      closed = true;
-      if (isFunction(body, 'close')) return (body as unknown as { close(): unknown }).close();
-    },
-  });
+  Object.defineProperty(copy, 'close', { value: close });
   return copy;
 }
 
