@@ -28,8 +28,10 @@ export class AppError extends Error {
   }
 }
 
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade']);
-const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers that belong to one connection, so only the gateway may set them (PEP 3333). */
+export const hopByHop: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade']);
+/** An HTTP field name (RFC 9110 token). */
+export const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const encoder = new TextEncoder();
 function toBytes(c: unknown, headersSent: boolean): Uint8Array {
   if (typeof c === 'string') return encoder.encode(c);
@@ -88,7 +90,7 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
     try {
       body = await app(environ, startResponse);
     } catch (e) {
-      throw e instanceof AppError ? e : new AppError('APP_THREW', describe(e), headersSent, { cause: e });
+      throw e instanceof AppError ? e : new AppError(failureCode(e), describe(e), headersSent, { cause: e });
     }
     await writes;
     if (body == null || (typeof (body as Iterable<Chunk>)[Symbol.iterator] !== 'function' && typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] !== 'function')) {
@@ -110,7 +112,7 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
           step = await iterator.next();
         } catch (e) {
           exhausted = true; // a generator that threw is already finished
-          throw e instanceof AppError ? e : new AppError('APP_THREW', describe(e), headersSent, { cause: e });
+          throw e instanceof AppError ? e : new AppError(failureCode(e), describe(e), headersSent, { cause: e });
         }
         if (step.done) {
           exhausted = true;
@@ -166,6 +168,9 @@ export function checkResponse(status: string, headers: [string, string][]) {
   }
   return { code, reason: m[2]!, headers: headers.filter(([n]) => n.toLowerCase() !== 'content-length'), contentLength };
 }
+
+/** A validator's complaint is a broken contract, not an app crash. */
+const failureCode = (e: unknown): AppErrorCode => ((e as { name?: unknown } | null)?.name === 'ValidationError' ? 'APP_PROTOCOL' : 'APP_THREW');
 
 function describe(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : `thrown value ${String(e)}`;

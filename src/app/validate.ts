@@ -1,5 +1,6 @@
 // The validator (wsgiref.validate's idea): wraps an app and checks both sides of the contract, naming the rule broken.
 import type { App, Body, Chunk, Environ, StartResponse, Write } from './types.js';
+import { hopByHop, token } from './run-app.js';
 
 /** Every rule checked, by id; a ValidationError's message starts with the id and this sentence. */
 export const validationRules = {
@@ -54,8 +55,6 @@ const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 
 const isFunction = (o: unknown, key: PropertyKey) => typeof (o as Record<PropertyKey, unknown> | null)?.[key] === 'function';
 
 // RFC 9110 §7.6.1 (plus Keep-Alive, Proxy-*, Trailer(s), as wsgiref lists them).
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade']);
-const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // HTAB is legal inside a field value (RFC 9110 §5.5); every other C0 control and DEL is not.
 const controlInValue = /[\x00-\x08\x0a-\x1f\x7f]/;
 const controlInName = /[\x00-\x1f\x7f]/;
