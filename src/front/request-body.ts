@@ -64,10 +64,12 @@ function pipeRequest(req: IncomingMessage, sink: Writable, limit = Infinity, onT
     req.on('data', (chunk: Buffer) => {
       seen += chunk.length;
       if (seen > limit && onTooLarge) {
+        // stdin stays open: closing it would hand the program a clean EOF on a truncated body.
+        // The program is killed instead, and its stdin closes with it.
         req.unpipe(sink);
-        sink.destroy();
         onTooLarge(new GatewayError('BODY_TOO_LARGE', `chunked body crossed the ${limit}-byte limit`));
         onTooLarge = undefined;
+        req.resume();
       }
     });
   }

@@ -95,19 +95,21 @@ export class CgiHost {
       this.#children.add(child);
       const log = run.log.child({ script: program.file, childPid: child.pid });
       const stderr = collectStderr(child, log);
-      let tooLarge: GatewayError | undefined;
-      body.pipeTo(child.stdin, (e) => {
-        child!.kill(e.detail);
-        log.warn({ code: e.code }, e.detail);
-        if (run.res.headersSent) run.res.destroy();
-        else tooLarge = e;
-      });
-      const relayCtx = { res: run.res, log, timeoutMs: o.timeoutMs, isHead: run.facts.method === 'HEAD', strictExit: program.strictExit ?? false };
+      // A streamed body crossing --max-body stops the relay at once: 413 if nothing was sent, else a cut.
+      const stop = new AbortController();
+      body.pipeTo(child.stdin, (e) => stop.abort(e));
+      const relayCtx = {
+        res: run.res,
+        log,
+        timeoutMs: o.timeoutMs,
+        isHead: run.facts.method === 'HEAD',
+        strictExit: program.strictExit ?? false,
+        stop: stop.signal,
+      };
       let outcome: RelayOutcome;
       try {
         outcome = await (program.nph ? relayNph(child, relayCtx) : relayCgiResponse(child, relayCtx));
       } catch (e) {
-        if (tooLarge) throw tooLarge;
         if (e instanceof GatewayError && o.debug) e.debugText = await stderr;
         throw e;
       }

@@ -17,6 +17,8 @@ export interface RelayContext {
    * so the response is cut rather than ended cleanly. Ordinary scripts' exit status is only logged.
    */
   strictExit: boolean;
+  /** Aborted (with a GatewayError as reason) when the request side fails, e.g. a body over --max-body. */
+  stop: AbortSignal;
 }
 
 export type RelayOutcome =
@@ -40,7 +42,7 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
   let held: Buffer[] = [];
   let heldBytes = 0;
   let status = 200;
-  /** The script's own Content-Length: once that many bytes came, the body is complete. */
+  /** The app child's Content-Length: once that many bytes came, the body is complete. */
   let declared: number | null = null;
   let sent = 0;
   let holdTimer: NodeJS.Timeout | undefined;
@@ -59,6 +61,7 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       stdout.resume(); // whatever else the script writes is drained, so it is never blocked on a full pipe
       res.off('close', onClientClose);
       res.off('drain', onDrain);
+      ctx.stop.removeEventListener('abort', onStop);
       if (outcome instanceof GatewayError) {
         child.kill(outcome.detail);
         reject(outcome);
@@ -86,7 +89,9 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
           res.statusCode = status = response.status;
           res.statusMessage = response.reason;
           for (const [name, value] of response.fields) res.appendHeader(name, value);
-          declared = ctx.isHead || noBodyStatus(status) ? null : response.declaredLength;
+          // Only the gateway's own app child is trusted to state its length (runApp computed it); any other
+          // script's Content-Length is dropped unused, and the body is framed from what actually arrives.
+          declared = !ctx.strictExit || ctx.isHead || noBodyStatus(status) ? null : response.declaredLength;
         } catch (e) {
           return finish(e instanceof GatewayError ? e : new GatewayError('CGI_BAD_HEADERS', String(e)));
         }
@@ -159,7 +164,10 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
           return finish(e as GatewayError);
         }
       }
-      if (declared !== null) return cut(`script output ended ${declared - heldBytes - sent} bytes short of its Content-Length`);
+      if (declared !== null) {
+        const why = `program output ended ${declared - heldBytes - sent} bytes short of its Content-Length`;
+        return phase === 'holding' ? finish(new GatewayError('CGI_BAD_HEADERS', why)) : cut(why);
+      }
       if (ctx.strictExit) {
         const exit = await child.exited;
         if (phase === 'over') return;
@@ -183,9 +191,16 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       finish({ kind: 'client-gone' });
     }
 
+    function onStop(): void {
+      const err = ctx.stop.reason as GatewayError;
+      if (phase === 'headers' || phase === 'holding') return finish(err); // nothing sent yet: the caller answers
+      cut(err.detail);
+    }
+
     stdout.on('data', onData);
     stdout.once('end', onEnd);
     res.once('close', onClientClose);
+    ctx.stop.addEventListener('abort', onStop, { once: true });
   });
 }
 
@@ -205,6 +220,7 @@ export function relayNph(child: CgiChild, ctx: RelayContext): Promise<RelayOutco
       clearTimeout(timer);
       stdout.off('data', onData);
       socket.off('close', onClose);
+      ctx.stop.removeEventListener('abort', onStop);
       if (o instanceof GatewayError) {
         child.kill(o.detail);
         reject(o);
@@ -233,6 +249,14 @@ export function relayNph(child: CgiChild, ctx: RelayContext): Promise<RelayOutco
       child.kill('client disconnected');
       done({ kind: 'client-gone' });
     }
+    function onStop(): void {
+      const err = ctx.stop.reason as GatewayError;
+      if (!started) return done(err);
+      child.kill(err.detail);
+      socket!.destroy();
+      done({ kind: 'cut', why: err.detail });
+    }
+    ctx.stop.addEventListener('abort', onStop, { once: true });
     stdout.on('data', onData);
     stdout.once('end', () => {
       if (!started) return done(new GatewayError('CGI_BAD_HEADERS', 'nph script sent no output'));

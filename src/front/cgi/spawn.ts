@@ -1,5 +1,6 @@
 // A CGI child's lifecycle: start it in its own process group, kill the whole group, know when it is gone.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { RunAs } from './run-as.js';
@@ -32,8 +33,9 @@ export interface SpawnRequest {
   killGraceMs: number;
 }
 
-/** Runs `file` directly through execve (never a shell). */
+/** Runs `file` directly (never through a shell). */
 export async function spawnScript(req: SpawnRequest): Promise<CgiChild> {
+  await assertExecutableFormat(req.file);
   const child = spawn(req.file, req.args, {
     cwd: req.cwd,
     env: req.env,
@@ -87,6 +89,27 @@ class RunningChild implements CgiChild {
     const escalate = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), this.#graceMs);
     void this.exited.then(() => clearTimeout(escalate));
   }
+}
+
+/**
+ * libuv execs through execvp(), and glibc's execvp() retries a file that fails with ENOEXEC through /bin/sh.
+ * Refuse such files ourselves, so an executable text file without `#!` is never run by a shell.
+ */
+async function assertExecutableFormat(file: string): Promise<void> {
+  const head = Buffer.alloc(4);
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    await handle.read(head, 0, 4, 0);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new GatewayError('CGI_START_FAILED', `could not read ${file}: ${code}`, { cause: e });
+  } finally {
+    await handle?.close();
+  }
+  const shebang = head[0] === 0x23 && head[1] === 0x21;
+  const elf = head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  if (!shebang && !elf) throw new GatewayError('CGI_START_FAILED', `${file} is neither a #! script nor an ELF binary (ENOEXEC)`);
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

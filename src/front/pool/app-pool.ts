@@ -157,6 +157,8 @@ export class AppPool {
     };
 
     function onMessage(msg: WorkerMessage): void {
+      // After the body crossed --max-body the app only saw part of it: whatever it answers is not sent.
+      if (tooLarge && msg.t !== 'log') return;
       switch (msg.t) {
         case 'head':
           headSeen = true;
