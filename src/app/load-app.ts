@@ -15,5 +15,5 @@ export function appFromModule(mod: Record<string, unknown>, name: string): App {
   if (typeof candidate === 'function') return candidate as App;
   if (isFetchHandler(candidate)) return fromFetchHandler(candidate);
   if (isFetchHandler(mod.application)) return fromFetchHandler(mod.application);
-  throw new AppExportError(`${name}: no app export (expected a default export or "application": a function (environ, startResponse), or an object with fetch())`);
+  throw new AppExportError(`no app export in ${name}: expected a default export or "application" that is a function (environ, startResponse) or an object with fetch()`);
 }

@@ -127,6 +127,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
         mount: appMount,
         killGraceMs: appChildGraceMs,
         strictExit: true,
+        logTags: { app: app.prefix, script: app.module },
         ...(options.debug ? { extraEnv: { GATEHOUSE_DEBUG: '1' } } : {}),
       });
     } else {

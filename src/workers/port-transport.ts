@@ -2,7 +2,7 @@
 // request-body source. Buffers cross the port transferred, never cloned.
 import type { MessagePort } from 'node:worker_threads';
 import type { ResponseSink } from '../app/run-app.js';
-import { responseWindow, transferable, type FrontMessage, type WorkerMessage } from './protocol.js';
+import { responseWindow, type FrontMessage, type WorkerMessage } from './protocol.js';
 
 /** Bodies up to this size, when their length is known, go out in the same message as the head. */
 const coalesceBytes = 64 * 1024;
@@ -55,7 +55,9 @@ export class PortSink implements ResponseSink {
     while (this.#credits === 0 && !this.signal.aborted) await new Promise<void>((r) => (this.#waiting = r));
     if (this.signal.aborted) return;
     this.#credits--;
-    const bytes = transferable(data);
+    // A copy: the app may hold on to its chunk (a constant, a chunk yielded twice), and a transferred
+    // buffer is emptied on this side.
+    const bytes = new Uint8Array(data);
     if (head) {
       this.#head = null;
       this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
@@ -66,8 +68,8 @@ export class PortSink implements ResponseSink {
     const head = this.#head;
     if (head) {
       this.#head = null;
-      const body = this.#held.length === 1 ? transferable(this.#held[0]!) : Buffer.concat(this.#held);
-      const whole = transferable(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+      const body = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
+      const whole = new Uint8Array(body); // a copy, for the same reason as in chunk()
       this.#post({ ...head, body: whole, contentLength: whole.length, end: true }, [whole.buffer as ArrayBuffer]);
     } else this.#post({ t: 'end' });
   }

@@ -37,6 +37,8 @@ export interface Program {
   killGraceMs?: number;
   /** A failure exit after headers cuts the response (the gateway's own app children). */
   strictExit?: boolean;
+  /** What the program's log lines are tagged with; the file that runs by default. */
+  logTags?: Record<string, string>;
 }
 
 /** Kept to a few KiB: enough for a --debug page, never a memory sink. */
@@ -93,7 +95,7 @@ export class CgiHost {
         killGraceMs: program.killGraceMs ?? limits.killGraceMs,
       });
       this.#children.add(child);
-      const log = run.log.child({ script: program.file, childPid: child.pid });
+      const log = run.log.child({ script: program.file, childPid: child.pid, ...program.logTags });
       const stderr = collectStderr(child, log);
       // A streamed body crossing --max-body stops the relay at once: 413 if nothing was sent, else a cut.
       const stop = new AbortController();

@@ -18,7 +18,10 @@ export async function checkApps(modules: string[], timeoutMs = 30_000): Promise<
       worker.once('error', (e) => { clearTimeout(timer); reject(new AppLoadError(`import check failed: ${e.message}`)); });
       worker.once('exit', (code) => { clearTimeout(timer); reject(new AppLoadError(`import check exited with code ${code}`)); });
     });
-    if (!result.ok) throw new AppLoadError(`app module ${result.module} failed to load: ${result.error}`);
+    if (!result.ok) {
+      const why = result.error.includes(result.module) ? result.error : `${result.module} failed to load: ${result.error}`;
+      throw new AppLoadError(`app module ${why}`);
+    }
   } finally {
     await worker.terminate();
   }
