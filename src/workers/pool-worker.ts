@@ -48,6 +48,7 @@ export default async function serveRequest(task: PoolTask): Promise<PoolTaskResu
     const cause = err.cause instanceof Error ? err.cause : err;
     return { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
   } finally {
+    post({ t: 'closed' });
     port.close();
   }
 }

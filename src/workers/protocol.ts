@@ -41,7 +41,12 @@ export type WorkerMessage =
   /** The app consumed one request-body chunk: the front may send another. */
   | { t: 'body-ack' }
   /** A line the app wrote to gateway.errors. */
-  | { t: 'log'; text: string };
+  | { t: 'log'; text: string }
+  /**
+   * The last message, posted after the body was finalised: the task result travels on piscina's own
+   * channel, unordered with this port, so the front waits for this before it closes the port.
+   */
+  | { t: 'closed' };
 
 /** Front → worker, on the port. */
 export type FrontMessage =

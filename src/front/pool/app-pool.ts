@@ -39,6 +39,8 @@ export class AppPool {
   readonly #recycler: Recycler;
   readonly #guard = new CrashGuard();
   #inFlight = 0;
+  /** Wakes close() when the last admitted request is done. */
+  #drained: (() => void) | null = null;
 
   /** Checks every import in a throwaway thread first, then starts the workers and waits until each is warm. */
   static async start(apps: AppMount[], options: Options, log: Logger): Promise<AppPool> {
@@ -105,7 +107,7 @@ export class AppPool {
       if (hasBody) body.pipeTo(sink, (e) => exchange.tooLarge(e));
       await exchange.done;
     } finally {
-      this.#inFlight--;
+      if (--this.#inFlight === 0) this.#drained?.();
       sink.destroy(); // an unread body is drained by the request side, not left paused
       port1.close();
       void cleanup();
@@ -127,6 +129,8 @@ export class AppPool {
     let settled = false;
     let clientGone = false;
     let tooLarge: GatewayError | undefined;
+    let portClosed = false;
+    let result: PoolTaskResult | undefined;
     let resolveDone!: () => void;
     let rejectDone!: (e: GatewayError) => void;
     const done = new Promise<void>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
@@ -177,7 +181,10 @@ export class AppPool {
         case 'body-ack':
           return sink.credit();
         case 'log':
-          log.warn({ ...where, stream: 'gateway.errors' }, msg.text.replace(/\n$/, ''));
+          return log.warn({ ...where, stream: 'gateway.errors' }, msg.text.replace(/\n$/, ''));
+        case 'closed':
+          portClosed = true;
+          if (result) onResult(result);
       }
     }
     function end(last?: Uint8Array): void {
@@ -206,18 +213,23 @@ export class AppPool {
     timer = setTimeout(onDeadline, timeoutMs); // --timeout counts from dispatch
     port.on('message', onMessage);
     res.once('close', onClose);
+    const onResult = (r: PoolTaskResult) => {
+      settled = true;
+      if (r.t === 'failed') {
+        log.error({ ...where, code: r.code, stack: r.stack }, `app failed: ${r.message}`);
+        if (!headSeen && !res.headersSent) return finish(new GatewayError('APP_FAILED', `${app}: ${r.message}`, { debugText: r.stack ?? '' }));
+        if (!ended) cut(`app ${app} failed after its headers`);
+        return finish();
+      }
+      if (tooLarge && !res.headersSent) return finish(tooLarge);
+      if (ended || clientGone || r.t === 'aborted') finish();
+      // 'done' with the end message still on its way: end() finishes.
+    };
     task.then(
-      (result) => {
-        settled = true;
-        if (result.t === 'failed') {
-          log.error({ ...where, code: result.code, stack: result.stack }, `app failed: ${result.message}`);
-          if (!headSeen && !res.headersSent) return finish(new GatewayError('APP_FAILED', `${app}: ${result.message}`, { debugText: result.stack ?? '' }));
-          if (!ended) cut(`app ${app} failed after its headers`);
-          return finish();
-        }
-        if (tooLarge && !res.headersSent) return finish(tooLarge);
-        if (ended || clientGone || result.t === 'aborted') finish();
-        // 'done' with the end message still on its way: end() finishes.
+      (r) => {
+        // Wait for the port's last message: lines the app logged while finalising its body come before it.
+        result = r;
+        if (portClosed) onResult(r);
       },
       (e: Error) => {
         settled = true;
@@ -243,8 +255,17 @@ export class AppPool {
     };
   }
 
-  /** Finishes queued and running requests (up to closeTimeout), then stops the threads. */
+  /**
+   * Drains: every request already admitted (even one still reading its body, not yet handed to piscina)
+   * finishes, up to --graceful-timeout; then the threads stop.
+   */
   async close(): Promise<void> {
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        setTimeout(resolve, this.#options.gracefulTimeoutMs).unref();
+      });
+    }
     await this.#pool.close();
   }
 

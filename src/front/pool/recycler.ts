@@ -12,6 +12,8 @@ export class Recycler {
   readonly #quota = new Map<number, number>();
   readonly #retiring = new Set<number>();
   readonly #known = new Map<number, PiscinaWorker>();
+  /** Handed over for terminate(): piscina lists them until they exit, and must not pick them meanwhile. */
+  readonly #terminating = new Set<number>();
   retired = 0;
 
   /** `limit` 0 turns recycling off; each worker's quota is limit + up to `jitter` × limit. */
@@ -29,7 +31,7 @@ export class Recycler {
     let choice: PiscinaWorker | null = null;
     for (const w of workers) {
       this.#known.set(w.id, w);
-      if (w.terminating || w.destroyed || this.#retiring.has(w.id) || w.isRunningAbortableTask) continue;
+      if (w.terminating || w.destroyed || this.#retiring.has(w.id) || this.#terminating.has(w.id) || w.isRunningAbortableTask) continue;
       if (w.currentUsage === 0) {
         choice = w;
         break;
@@ -47,6 +49,12 @@ export class Recycler {
   /** Thread ids of retiring workers that are idle now: the caller terminates them. */
   takeIdleRetirees(): number[] {
     const out: number[] = [];
+    for (const id of this.#terminating) {
+      if (this.#known.get(id)?.destroyed !== false) {
+        this.#terminating.delete(id);
+        this.#known.delete(id);
+      }
+    }
     for (const id of this.#retiring) {
       const w = this.#known.get(id);
       if (!w || w.destroyed) {
@@ -54,6 +62,8 @@ export class Recycler {
       } else if (w.currentUsage === 0) {
         out.push(id);
         this.#forget(id);
+        this.#known.set(id, w);
+        this.#terminating.add(id);
         this.retired++;
       }
     }
