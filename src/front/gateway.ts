@@ -15,6 +15,7 @@ import { parseRequestTarget } from './request-target.js';
 import { sendError } from './send-error.js';
 import { staticFiles, type StaticHandler } from './static-files.js';
 import { matchMount } from './mounts.js';
+import { logAccessOnClose, type Served } from './access-log.js';
 import path from 'node:path';
 import { builtFile } from './package-root.js';
 import { AppPool } from './pool/app-pool.js';
@@ -72,36 +73,26 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   let draining = false;
 
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
-    const started = process.hrtime.bigint();
     const reqLog = log.child({ req: ++nextRequestId });
-    const bytesBefore = req.socket.bytesWritten;
-    const served = { via: 'static' as string };
+    const served: Served = { via: 'static' };
+    logAccessOnClose(req, res, reqLog, served);
     inFlight.add(res);
     if (draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
       inFlight.delete(res);
       if (draining) setImmediate(() => server.closeIdleConnections());
-      reqLog.info({
-        method: req.method,
-        path: req.url,
-        status: res.statusCode,
-        bytes: req.socket.bytesWritten - bytesBefore,
-        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-        via: served.via,
-        complete: res.writableFinished,
-      }, 'access');
     });
     handle(req, res, reqLog, served, null, 0).catch((e) => sendError(res, e, reqLog, options.debug));
   });
 
   /** One request, or one internal (local-redirect) hop of it: `redirect` replaces the target, as a GET. */
-  async function handle(req: IncomingMessage, res: ServerResponse, reqLog: Logger, served: { via: string }, redirect: string | null, hops: number): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, reqLog: Logger, served: Served, redirect: string | null, hops: number): Promise<void> {
     const url = redirect ?? req.url ?? '/';
     const target = parseRequestTarget(url);
     const facts = requestFacts(req, url, target, redirect !== null);
     const mount = matchMount(prefixes, target.path);
     const route = routes.get(mount.prefix)!;
-    const run = { req, res, facts, withBody: redirect === null, log: reqLog };
+    const run = { req, res, facts, withBody: redirect === null, log: reqLog, served };
     let outcome: RelayOutcome | undefined;
     if (route.kind === 'cgi') {
       served.via = 'cgi-script';

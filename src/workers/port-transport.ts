@@ -1,6 +1,6 @@
 // Worker side of a request's MessagePort: the response sink (with credit-based flow control) and the
 // request-body source. Buffers cross the port transferred, never cloned.
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import type { ResponseSink } from '../app/run-app.js';
 import { responseWindow, type FrontMessage, type WorkerMessage } from './protocol.js';
 
@@ -42,7 +42,7 @@ export class PortSink implements ResponseSink {
   }
 
   start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void {
-    this.#head = { t: 'head', status, reason, headers, contentLength, body: null, end: false };
+    this.#head = { t: 'head', status, reason, headers, contentLength, body: null, end: false, worker: threadId };
   }
 
   async chunk(data: Uint8Array): Promise<void> {

@@ -34,7 +34,17 @@ export type WorkerMessage =
    * The response head, sent with the first body chunk so a short response costs one message.
    * `end` set: `body` is the whole body (then `contentLength` is its length).
    */
-  | { t: 'head'; status: number; reason: string; headers: [string, string][]; contentLength: number | null; body: Uint8Array | null; end: boolean }
+  | {
+      t: 'head';
+      status: number;
+      reason: string;
+      headers: [string, string][];
+      contentLength: number | null;
+      body: Uint8Array | null;
+      end: boolean;
+      /** The worker's thread id, for the access log. */
+      worker: number;
+    }
   /** A body chunk; its buffer is transferred, not copied. */
   | { t: 'chunk'; data: Uint8Array }
   | { t: 'end' }

@@ -1,6 +1,7 @@
 // The web-server side of CGI: run one program for one request, from admission to reaping.
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Served } from '../access-log.js';
 import type { Limiter } from '../limiter.js';
 import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
@@ -20,6 +21,7 @@ export interface CgiRun {
   /** False for internal redirects, which carry no body. */
   withBody: boolean;
   log: Logger;
+  served: Served;
 }
 
 export interface Program {
@@ -95,6 +97,7 @@ export class CgiHost {
         killGraceMs: program.killGraceMs ?? limits.killGraceMs,
       });
       this.#children.add(child);
+      run.served.pid = child.pid;
       const log = run.log.child({ script: program.file, childPid: child.pid, ...program.logTags });
       const stderr = collectStderr(child, log);
       // A streamed body crossing --max-body stops the relay at once: 413 if nothing was sent, else a cut.

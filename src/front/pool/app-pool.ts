@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { Piscina } from 'piscina';
 import { buildEnviron, type MountFacts, type RequestFacts } from '../environ.js';
 import { GatewayError } from '../errors.js';
+import type { Served } from '../access-log.js';
 import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
@@ -27,6 +28,7 @@ export interface PoolRun {
   facts: RequestFacts;
   withBody: boolean;
   log: Logger;
+  served: Served;
 }
 
 const noBodyStatus = (s: number) => s === 204 || s === 304;
@@ -166,6 +168,7 @@ export class AppPool {
       switch (msg.t) {
         case 'head':
           headSeen = true;
+          run.served.worker = msg.worker;
           res.statusCode = msg.status;
           res.statusMessage = msg.reason;
           for (const [name, value] of msg.headers) res.appendHeader(name, value);
