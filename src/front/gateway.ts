@@ -2,25 +2,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { realpathSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { DestinationStream } from 'pino';
+import { logAccessOnClose, type Served } from './access-log.js';
 import { CgiHost } from './cgi/host.js';
 import { findScript } from './cgi/lookup.js';
+import type { RelayOutcome } from './cgi/relay.js';
 import { resolveRunAs, type RunAs } from './cgi/run-as.js';
 import type { RequestFacts } from './environ.js';
 import { GatewayError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { createLogger, type Logger } from './logger.js';
-import { limits, OptionError, resolveOptions, type Options } from './options.js';
-import { parseRequestTarget } from './request-target.js';
-import { sendError } from './send-error.js';
-import { staticFiles, type StaticHandler } from './static-files.js';
 import { matchMount } from './mounts.js';
-import { logAccessOnClose, type Served } from './access-log.js';
-import path from 'node:path';
+import { limits, OptionError, resolveOptions, type Options } from './options.js';
 import { builtFile } from './package-root.js';
 import { AppPool } from './pool/app-pool.js';
 import { checkApps } from './pool/check-apps.js';
-import type { RelayOutcome } from './cgi/relay.js';
+import { parseRequestTarget } from './request-target.js';
+import { sendError } from './send-error.js';
+import { staticFiles, type StaticHandler } from './static-files.js';
 
 export interface GatewayDeps {
   /** Where logs go (tests capture them); stdout by default. */
