@@ -66,6 +66,10 @@ export class AppPool {
       // Admission is ours (see serve); piscina's own queue bound does not apply to abortable tasks.
       maxQueue: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
+      // With the default 'sync', an idle worker blocks in Atomics.wait and the per-request ports it was
+      // handed are never released: measured ~4 KiB of RSS leaked per request (1.4 GiB after 214k requests).
+      // 'async' waits with Atomics.waitAsync, so the worker's event loop runs between tasks; RSS stays flat.
+      atomics: 'async',
       workerData: { apps } satisfies PoolWorkerData,
       ...(options.workerMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: options.workerMemoryMb } } : {}),
       ...(this.#recycler.enabled ? { loadBalancer: this.#recycler.balancer } : {}),
