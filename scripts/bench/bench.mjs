@@ -80,7 +80,10 @@ async function load(url, connections, duration = seconds) {
   await autocannon({ url, connections, duration: warmupSeconds });
   const r = await autocannon({ url, connections, duration });
   if (r.non2xx || r.errors || r.timeouts) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.mean };
+  // One connection means back-to-back requests: the time per request is exact from the count, while
+  // autocannon's latency samples are whole milliseconds.
+  const perRequestMs = connections === 1 ? (duration * 1000) / r.requests.total : r.latency.mean;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, mean: perRequestMs };
 }
 
 function floor(program, args, env, concurrency) {
@@ -172,14 +175,14 @@ Every figure below comes from the same run; compare the ratios, not the absolute
   process (\`scripts/bench/floor.mjs\`), with the concurrency of the gateway's default \`--max-cgi\` (${maxCgi}).
 - **A shell script** (\`scripts/bench/cgi-bin/hello.sh\`) through \`/cgi-bin/\`, against spawning it directly.
 - Load: autocannon, ${seconds} s per figure after a ${warmupSeconds} s warm-up that is discarded; ${poolConnections} connections for
-  the pool and the ceiling, ${maxCgi} for CGI. Latency at c=1 (the mean; autocannon's percentiles are whole milliseconds) is a separate ${seconds} s run with one connection.
+  the pool and the ceiling, ${maxCgi} for CGI. Time per request at c=1 is a separate ${seconds} s run with one connection: its duration divided by its request count.
   Any non-2xx response or socket error fails the bench.
 - Cold start: from starting the process to the first 200 from the app, median of ${coldRuns}.
 - Memory: the gateway process's peak RSS (\`VmHWM\`) after its loads.
 
 ## Results
 
-| what | req/s | p50 ms | p99 ms | mean ms at c=1 | peak RSS MiB |
+| what | req/s | p50 ms | p99 ms | ms per request at c=1 | peak RSS MiB |
 |---|---:|---:|---:|---:|---:|
 | ceiling: app in-process, bare node:http | ${fmt(r.ceiling.rps)} | ${r.ceiling.p50} | ${r.ceiling.p99} | ${fmt(r.ceiling.c1.mean, 2)} | ${fmt(r.ceiling.rssMb)} |
 | **pool mode** | ${fmt(r.pool.rps)} | ${r.pool.p50} | ${r.pool.p99} | ${fmt(r.pool.c1.mean, 2)} | ${fmt(r.pool.rssMb)} |
