@@ -1,28 +1,17 @@
 // The web-server side of CGI: run one program for one request, from admission to reaping.
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Served } from '../access-log.js';
 import type { Limiter } from '../limiter.js';
 import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
-import { buildEnviron, type MountFacts, type RequestFacts } from '../environ.js';
+import { buildEnviron, type MountFacts } from '../environ.js';
+import type { RequestRun } from '../request-run.js';
 import { prepareBody } from '../request-body.js';
 import { GatewayError } from '../errors.js';
 import { baseEnvironment } from './base-env.js';
 import { relayCgiResponse, relayNph, type RelayOutcome } from './relay.js';
 import type { RunAs } from './run-as.js';
 import { spawnScript, type CgiChild } from './spawn.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
-export interface CgiRun {
-  req: IncomingMessage;
-  res: ServerResponse;
-  facts: RequestFacts;
-  /** False for internal redirects, which carry no body. */
-  withBody: boolean;
-  log: Logger;
-  served: Served;
-}
 
 export interface Program {
   file: string;
@@ -65,7 +54,7 @@ export class CgiHost {
   }
 
   /** Runs `program` for the request. Throws a GatewayError while the client can still get an error page. */
-  async run(run: CgiRun, program: Program): Promise<RelayOutcome> {
+  async run(run: RequestRun, program: Program): Promise<RelayOutcome> {
     const o = this.#options;
     const body = await prepareBody(run.withBody ? run.req : null, {
       maxBodyBytes: o.maxBodyBytes,

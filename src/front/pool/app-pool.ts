@@ -1,12 +1,11 @@
 // Front side of pool mode: a piscina pool of warm worker threads, the gateway's own admission control,
 // and one request's trip through it (environ out; head, chunks and acks back over a private port).
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { Piscina } from 'piscina';
-import { buildEnviron, type MountFacts, type RequestFacts } from '../environ.js';
+import { buildEnviron, type MountFacts } from '../environ.js';
+import type { RequestRun } from '../request-run.js';
 import { GatewayError } from '../errors.js';
-import type { Served } from '../access-log.js';
 import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
@@ -20,15 +19,6 @@ export interface AppMount {
   prefix: string;
   /** Absolute path of the app module. */
   module: string;
-}
-
-export interface PoolRun {
-  req: IncomingMessage;
-  res: ServerResponse;
-  facts: RequestFacts;
-  withBody: boolean;
-  log: Logger;
-  served: Served;
 }
 
 const noBodyStatus = (s: number) => s === 204 || s === 304;
@@ -88,7 +78,7 @@ export class AppPool {
   }
 
   /** Runs one request on the app at `appIndex`. Throws a GatewayError while a status page is still possible. */
-  async serve(run: PoolRun, appIndex: number, mount: MountFacts): Promise<void> {
+  async serve(run: RequestRun, appIndex: number, mount: MountFacts): Promise<void> {
     const o = this.#options;
     const paused = this.#guard.pausedFor();
     if (paused > 0) throw new GatewayError('OVERLOADED', `workers keep dying: dispatch paused for another ${paused} ms`);
@@ -126,7 +116,7 @@ export class AppPool {
   }
 
   /** The response half: port messages → socket, with timeouts, client disconnect and worker death. */
-  #exchange(run: PoolRun, app: string, port: MessagePort, task: Promise<PoolTaskResult>, abort: AbortController, sink: PortWritable) {
+  #exchange(run: RequestRun, app: string, port: MessagePort, task: Promise<PoolTaskResult>, abort: AbortController, sink: PortWritable) {
     const { res, log } = run;
     const timeoutMs = this.#options.timeoutMs;
     const where = { app, url: run.facts.url };

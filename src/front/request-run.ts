@@ -1,0 +1,16 @@
+// One request on its way to a program (CGI script, app child or pool worker): what every runner needs.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Served } from './access-log.js';
+import type { RequestFacts } from './environ.js';
+import type { Logger } from './logger.js';
+
+export interface RequestRun {
+  req: IncomingMessage;
+  res: ServerResponse;
+  facts: RequestFacts;
+  /** False for internal redirects, which carry no body. */
+  withBody: boolean;
+  /** Tagged with the request id. */
+  log: Logger;
+  served: Served;
+}
