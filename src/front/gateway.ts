@@ -39,6 +39,8 @@ export interface Gateway {
 }
 
 const cgiPrefix = '/cgi-bin';
+/** The per-request app child: run by node, once per request in CGI mode. */
+const cgiChildScript = builtFile('workers', 'cgi-child.js');
 /** SIGTERM → SIGKILL grace for a per-request app child (it finalises its body on SIGTERM). */
 const appChildGraceMs = 2_000;
 
@@ -112,7 +114,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       }
       outcome = await cgi.run(run, {
         file: process.execPath,
-        args: [builtFile('workers', 'cgi-child.js'), app.module],
+        args: [cgiChildScript, app.module],
         cwd: path.dirname(app.module),
         nph: false,
         mount: appMount,

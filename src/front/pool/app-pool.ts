@@ -73,10 +73,6 @@ export class AppPool {
     await Promise.all(Array.from({ length: this.#options.workers }, () => this.#pool.run(null as unknown as PoolTask, { name: 'warm' })));
   }
 
-  get stats() {
-    return { threads: this.#pool.threads.length, inFlight: this.#inFlight, queued: this.#pool.queueSize, completed: this.#pool.completed, recycled: this.#recycler.retired };
-  }
-
   /** Runs one request on the app at `appIndex`. Throws a GatewayError while a status page is still possible. */
   async serve(run: RequestRun, appIndex: number, mount: MountFacts): Promise<void> {
     const o = this.#options;
@@ -122,7 +118,6 @@ export class AppPool {
     const where = { app, url: run.facts.url };
     let headSeen = false;
     let ended = false;
-    let settled = false;
     let clientGone = false;
     let tooLarge: GatewayError | undefined;
     let portClosed = false;
@@ -187,8 +182,7 @@ export class AppPool {
     function end(last?: Uint8Array): void {
       ended = true;
       clearTimeout(timer);
-      res.end(last);
-      if (settled) finish();
+      res.end(last); // the port's 'closed' message, which follows, finishes the exchange
     }
     function onClose(): void {
       if (ended || res.writableFinished) return;
@@ -211,7 +205,6 @@ export class AppPool {
     port.on('message', onMessage);
     res.once('close', onClose);
     const onResult = (r: PoolTaskResult) => {
-      settled = true;
       if (r.t === 'failed') {
         log.error({ ...where, code: r.code, stack: r.stack }, `app failed: ${r.message}`);
         if (!headSeen && !res.headersSent) return finish(new GatewayError('APP_FAILED', `${app}: ${r.message}`, { debugText: r.stack ?? '' }));
@@ -229,7 +222,6 @@ export class AppPool {
         if (portClosed) onResult(r);
       },
       (e: Error) => {
-        settled = true;
         if (abort.signal.aborted) return; // our own timeout: onDeadline answered
         const pause = this.#guard.recordDeath();
         if (pause > 0) log.error({ ...where, pauseMs: pause }, 'workers keep dying: pausing dispatch');

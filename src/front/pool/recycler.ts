@@ -14,7 +14,6 @@ export class Recycler {
   readonly #known = new Map<number, PiscinaWorker>();
   /** Handed over for terminate(): piscina lists them until they exit, and must not pick them meanwhile. */
   readonly #terminating = new Set<number>();
-  retired = 0;
 
   /** `limit` 0 turns recycling off; each worker's quota is limit + up to `jitter` × limit. */
   constructor(limit: number, jitter = 0.1) {
@@ -64,7 +63,6 @@ export class Recycler {
         this.#forget(id);
         this.#known.set(id, w);
         this.#terminating.add(id);
-        this.retired++;
       }
     }
     return out;
