@@ -1,11 +1,13 @@
 // Test helpers: a real gateway on port 0 with captured logs, fixture directories a `nobody` can reach,
 // and small HTTP clients. Every helper cleans up after itself.
-import { cpSync, chmodSync, mkdtempSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { cpSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { Writable, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGateway, type Gateway } from '../src/front/gateway.js';
 import type { Options } from '../src/front/options.js';
@@ -49,14 +51,42 @@ function makeReachable(dir: string): void {
   }
 }
 
+/** Collects JSON log lines and lets a test wait (boundedly) for the first one that matches. */
+class LogWatch {
+  readonly lines: LogLine[] = [];
+  readonly #waiters = new Set<() => void>();
+
+  constructor(private readonly extra: () => string = () => '') {}
+
+  push(line: LogLine): void {
+    this.lines.push(line);
+    for (const w of this.#waiters) w();
+  }
+
+  waitFor = (pred: (l: LogLine) => boolean, boundMs = 10_000): Promise<LogLine> =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const hit = this.lines.find(pred);
+        if (!hit) return;
+        this.#waiters.delete(check);
+        clearTimeout(timer);
+        resolve(hit);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`no matching log line within ${boundMs} ms; saw:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}${this.extra()}`));
+      }, boundMs);
+      this.#waiters.add(check);
+      check();
+    });
+}
+
 /** Starts a gateway on 127.0.0.1:0, runs `fn`, always shuts it down. */
 export async function withGateway<T>(options: Partial<Options>, fn: (g: RunningGateway) => Promise<T>): Promise<T> {
-  const logs: LogLine[] = [];
-  const waiters = new Set<() => void>();
+  const watch = new LogWatch();
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as LogLine);
-      for (const w of waiters) w();
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) watch.push(JSON.parse(line) as LogLine);
       cb();
     },
   });
@@ -64,28 +94,59 @@ export async function withGateway<T>(options: Partial<Options>, fn: (g: RunningG
   const gateway = createGateway({ host: '127.0.0.1', port: 0, logLevel: 'debug', gracefulTimeoutMs: 2000, apps: [], ...options }, { logDestination: sink });
   const url = await gateway.listen();
   const port = Number(new URL(url).port);
-  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const check = () => {
-        const hit = logs.find(pred);
-        if (hit) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(hit);
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; saw:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
   try {
-    return await fn({ url: url.replace(/\/$/, ''), port, gateway, logs, waitForLog });
+    return await fn({ url: url.replace(/\/$/, ''), port, gateway, logs: watch.lines, waitForLog: watch.waitFor });
   } finally {
     await gateway.shutdown();
   }
+}
+
+/** A gateway kept running across several tests (beforeAll/afterAll): `stop` shuts it down. */
+export function holdGateway(options: Partial<Options>): Promise<{ g: RunningGateway; stop(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const done = withGateway(options, async (g) => {
+      resolve({ g, stop: async () => { release(); await done; } });
+      await released;
+    });
+    done.catch(reject);
+  });
+}
+
+export interface Command {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  /** Its JSON log lines (stdout), as they come. */
+  logs: LogLine[];
+  waitForLog(pred: (l: LogLine) => boolean, boundMs?: number): Promise<LogLine>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+export const bin = path.join(root, 'bin', 'gatehouse.js');
+
+/** The command runs built code: fail clearly when the module bin/gatehouse.js imports has not been built. */
+export function requireBuild(): void {
+  const spec = /from '(\.\.\/dist\/[^']+)'/.exec(readFileSync(bin, 'utf8'))?.[1];
+  if (spec && !existsSync(path.resolve(path.dirname(bin), spec))) throw new Error(`${spec} is missing: run \`npx tsc -p .\` (npm run build) first`);
+}
+
+/** Starts the real command, `node bin/gatehouse.js …`, and follows its JSON log on stdout. */
+export function startCommand(args: string[], env: Record<string, string> = {}): Command {
+  requireBuild();
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const watch = new LogWatch(() => `\nstderr:\n${stderr}`);
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      watch.push(JSON.parse(line) as LogLine);
+    } catch {
+      watch.push({ level: 0, msg: `(not JSON) ${line}` });
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, logs: watch.lines, waitForLog: (pred, boundMs = 15_000) => watch.waitFor(pred, boundMs), exited, stderr: () => stderr };
 }
 
 export interface Reply {

@@ -4,29 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import type { Options } from '../src/front/options.js';
-import { fixtures, reachableCopy, request, withGateway, type Reply, type RunningGateway } from './_gateway.js';
+import { fixtures, holdGateway, reachableCopy, request, type Reply } from './_gateway.js';
 
 type Mode = 'pool' | 'cgi';
 const modes: Mode[] = ['pool', 'cgi'];
 const apps = path.join(fixtures, 'apps');
 const validated = (name: string) => path.join(apps, `validated-${name}.js`);
 
-/** A gateway kept running across tests (withGateway holds it until `stop`). */
-interface Held {
-  g: RunningGateway;
-  stop(): Promise<void>;
-}
-function hold(options: Partial<Options>): Promise<Held> {
-  return new Promise((resolve, reject) => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const done = withGateway(options, async (g) => {
-      resolve({ g, stop: async () => { release(); await done; } });
-      await released;
-    });
-    done.catch(reject);
-  });
-}
+type Held = Awaited<ReturnType<typeof holdGateway>>;
 
 const cgiBin = reachableCopy(path.join(fixtures, 'cgi-bin'));
 const gateways = {} as Record<Mode, { main: Held; root: Held }>;
@@ -36,7 +21,7 @@ beforeAll(async () => {
     modes.map(async (mode) => {
       const common = { mode, workers: 2, cgiDir: cgiBin.dir } satisfies Partial<Options>;
       const [main, root] = await Promise.all([
-        hold({
+        holdGateway({
           ...common,
           apps: [
             { prefix: '/environ', module: validated('environ') },
@@ -49,7 +34,7 @@ beforeAll(async () => {
             { prefix: '/a/b', module: validated('environ') },
           ],
         }),
-        hold({ ...common, apps: [{ prefix: '/', module: validated('calc') }] }),
+        holdGateway({ ...common, apps: [{ prefix: '/', module: validated('calc') }] }),
       ]);
       gateways[mode] = { main, root };
     }),

@@ -8,30 +8,14 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Options } from '../src/front/options.js';
-import { eventually, fixtures, request, root, withGateway, type RunningGateway } from './_gateway.js';
+import { eventually, fixtures, holdGateway, request, root } from './_gateway.js';
 
 type Mode = 'pool' | 'cgi';
 const modes: Mode[] = ['pool', 'cgi'];
 const appsDir = path.join(fixtures, 'apps');
 const app = (prefix: string, file: string) => ({ prefix, module: path.join(appsDir, file) });
 
-/** A gateway kept running across tests (withGateway holds it until `stop`). */
-interface Held {
-  g: RunningGateway;
-  stop(): Promise<void>;
-}
-function hold(options: Partial<Options>): Promise<Held> {
-  return new Promise((resolve, reject) => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const done = withGateway(options, async (g) => {
-      resolve({ g, stop: async () => { release(); await done; } });
-      await released;
-    });
-    done.catch(reject);
-  });
-}
+type Held = Awaited<ReturnType<typeof holdGateway>>;
 
 const MiB = 1024 * 1024;
 const gateways = {} as Record<Mode, Held>;
@@ -39,7 +23,7 @@ const gateways = {} as Record<Mode, Held>;
 beforeAll(async () => {
   await Promise.all(
     modes.map(async (mode) => {
-      gateways[mode] = await hold({
+      gateways[mode] = await holdGateway({
         mode,
         workers: 2,
         maxBodyBytes: 128 * MiB,

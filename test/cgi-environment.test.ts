@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { fixtures, parseEnvDump, rawRequest, reachableCopy, request, withGateway, type RunningGateway } from './_gateway.js';
+import { fixtures, holdGateway, parseEnvDump, rawRequest, reachableCopy, request, withGateway, type RunningGateway } from './_gateway.js';
 
 let cgi: { dir: string; remove: () => void };
 let scripts: { dir: string; remove: () => void };
@@ -105,23 +105,12 @@ describe('the environment is built from nothing', () => {
 
 describe('RFC 3875 meta-variables', () => {
   let g: RunningGateway;
-  let done: () => void;
-  let stopped: Promise<unknown>;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
     // One gateway for the read-only checks below, kept running until afterAll.
-    let ready!: () => void;
-    const started = new Promise<void>((r) => (ready = r));
-    stopped = withGateway({ cgiDir: cgi.dir }, async (running) => {
-      g = running;
-      ready();
-      await new Promise<void>((r) => (done = r));
-    });
-    await Promise.race([started, stopped]);
+    ({ g, stop } = await holdGateway({ cgiDir: cgi.dir }));
   });
-  afterAll(async () => {
-    done();
-    await stopped;
-  });
+  afterAll(() => stop());
 
   it('CONTENT_LENGTH and CONTENT_TYPE are absent from a request without a body or Content-Type', async () => {
     const env = await dump(g, '/cgi-bin/env.sh');

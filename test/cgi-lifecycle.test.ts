@@ -1,15 +1,13 @@
 // Process lifecycle and safety (issue §6, §9): timeouts, killing whole process groups, stderr in the log,
 // admission control, reaping, and the real command's flags and SIGTERM handling.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { eventually, fixtures, processExists, reachableCopy, request, root, withGateway, zombieChildren, type LogLine, type Reply, type RunningGateway } from './_gateway.js';
+import { bin, eventually, fixtures, processExists, reachableCopy, request, requireBuild, root, startCommand, withGateway, zombieChildren, type Command, type Reply, type RunningGateway } from './_gateway.js';
 import { flags } from '../src/front/flags.js';
 import type { Options } from '../src/front/options.js';
 
@@ -230,55 +228,7 @@ describe('reaping', () => {
 
 // ——— the real command ———
 
-const bin = path.join(root, 'bin', 'gatehouse.js');
 const pkgVersion = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** The command runs built code: fail clearly when the module bin/gatehouse.js imports has not been built. */
-function requireBuild(): void {
-  const spec = /from '(\.\.\/dist\/[^']+)'/.exec(readFileSync(bin, 'utf8'))?.[1];
-  if (spec && !existsSync(path.resolve(path.dirname(bin), spec))) throw new Error(`${spec} is missing: run \`npx tsc -p .\` (npm run build) first`);
-}
-
-interface Command {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  logs: LogLine[];
-  waitForLog(pred: (l: LogLine) => boolean, boundMs?: number): Promise<LogLine>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `node bin/gatehouse.js …` and follows its JSON log on stdout. */
-function startCommand(args: string[], env: Record<string, string> = {}): Command {
-  requireBuild();
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const logs: LogLine[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as LogLine);
-    } catch {
-      logs.push({ level: 0, msg: `(not JSON) ${line}` });
-    }
-    for (const w of waiters) w();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const waitForLog = (pred: (l: LogLine) => boolean, boundMs = 15_000) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const check = () => {
-        const hit = logs.find(pred);
-        if (!hit) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching log line within ${boundMs} ms; saw:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`));
-      }, boundMs);
-      waiters.add(check);
-      check();
-    });
-  return { child, logs, waitForLog, exited };
-}
 
 /** True when a TCP connection to the port is refused (nothing listening). */
 function refused(port: number): Promise<boolean> {

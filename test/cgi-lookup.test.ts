@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fixtures, rawRequest, reachableCopy, request, withGateway, type LogLine, type RunningGateway } from './_gateway.js';
+import { fixtures, holdGateway, rawRequest, reachableCopy, request, withGateway, type LogLine, type RunningGateway } from './_gateway.js';
 
 let copy: { dir: string; remove: () => void };
 /** The script directory (cgi-lookup/scripts in the temp copy). */
@@ -93,22 +93,11 @@ describe('what runs', () => {
 
 describe('what is refused, without running anything', () => {
   let g: RunningGateway;
-  let done: () => void;
-  let stopped: Promise<unknown>;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    let ready!: () => void;
-    const started = new Promise<void>((r) => (ready = r));
-    stopped = withGateway({ cgiDir: scriptsDir }, async (running) => {
-      g = running;
-      ready();
-      await new Promise<void>((r) => (done = r));
-    });
-    await Promise.race([started, stopped]);
+    ({ g, stop } = await holdGateway({ cgiDir: scriptsDir }));
   });
-  afterAll(async () => {
-    done();
-    await stopped;
-  });
+  afterAll(() => stop());
 
   it('a name with no file behind it is 404', async () => {
     const r = await rawGet(g, '/cgi-bin/nothing-here.sh');

@@ -1,10 +1,8 @@
 // The bundled examples and the static docroot, as a newcomer meets them: every link on the index works.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtures, reachableCopy, request, root, withGateway, type RunningGateway } from './_gateway.js';
+import { fixtures, reachableCopy, request, root, startCommand, withGateway, type RunningGateway } from './_gateway.js';
 
 const examples = reachableCopy(path.join(root, 'examples'));
 const cgiFixtures = reachableCopy(path.join(fixtures, 'cgi-bin'));
@@ -104,20 +102,13 @@ describe('scripts run as --cgi-user', () => {
 
 /** The real command with no --app: the bundled example apps are mounted. */
 async function withCommand(args: string[], fn: (url: string) => Promise<void>): Promise<void> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'gatehouse.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cmd = startCommand(['--port', '0', ...args]);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout });
-      lines.on('line', (line) => {
-        const entry = JSON.parse(line) as { msg: string; url?: string };
-        if (entry.msg === 'listening') resolve(entry.url!.replace(/\/$/, ''));
-      });
-      child.once('exit', (code) => reject(new Error(`gatehouse exited with ${code}`)));
-    });
-    await fn(url);
+    const listening = await cmd.waitForLog((l) => l.msg === 'listening');
+    await fn(String(listening.url).replace(/\/$/, ''));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    cmd.child.kill('SIGTERM');
+    await cmd.exited;
   }
 }
 

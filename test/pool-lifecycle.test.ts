@@ -1,14 +1,11 @@
 // Pool lifecycle (issue 4, §3, §6): --max-requests recycling, reload under load (in-process and by SIGHUP
 // on the real command), and SIGTERM finishing an in-flight app request. Zero failed requests throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import { eventually, fixtures, reachableCopy, request, root, withGateway, type LogLine } from './_gateway.js';
+import { eventually, fixtures, reachableCopy, request, startCommand, withGateway, type LogLine } from './_gateway.js';
 
 const appsDir = path.join(fixtures, 'apps');
 const ok = { prefix: '/ok', module: path.join(appsDir, 'fail-ok.mjs') };
@@ -188,73 +185,35 @@ describe('reload and requests already admitted', () => {
   });
 });
 
-/** The real command, its JSON log lines read from stdout as they come. */
-function startCommand(args: string[]) {
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, [path.join(root, 'bin', 'gatehouse.js'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line) as LogLine);
-    } catch {
-      lines.push({ level: 0, msg: line });
-    }
-    for (const w of waiters) w();
-  });
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const waitForLine = (pred: (l: LogLine) => boolean, boundMs = 15_000) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const check = () => {
-        const hit = lines.find(pred);
-        if (!hit) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no such line within ${boundMs} ms; stdout:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`));
-      }, boundMs);
-      waiters.add(check);
-      check();
-    });
-  return { child, lines, waitForLine, exited, stderr: () => stderr };
-}
-
 describe('the gatehouse command', () => {
   it('SIGHUP switches to the new code; SIGTERM lets an in-flight slow request finish with 200, then exits 0', async () => {
     const app = versionApp('v1');
     const cmd = startCommand(['--port', '0', '--workers', '1', '--timeout', '30', '--app', `/v=${app.module}`, '--app', `/hold=${hold.module}`]);
     try {
-      const listening = await cmd.waitForLine((l) => l.msg === 'listening');
+      const listening = await cmd.waitForLog((l) => l.msg === 'listening');
       const base = String(listening.url).replace(/\/$/, '');
       const before = await request(`${base}/v`);
       expect(before).toMatchObject({ status: 200, text: 'v1\n' });
 
       app.setVersion('v2');
       cmd.child.kill('SIGHUP');
-      await cmd.waitForLine((l) => /reload: traffic switched/.test(l.msg));
+      await cmd.waitForLog((l) => /reload: traffic switched/.test(l.msg));
       const after = await request(`${base}/v`);
       expect(after).toMatchObject({ status: 200, text: 'v2\n' });
 
       const flag = newFlag();
       const slow = request(`${base}/hold?id=last&flag=${encodeURIComponent(flag)}`);
-      await cmd.waitForLine((l) => l.msg === 'holding last');
+      await cmd.waitForLog((l) => l.msg === 'holding last');
       cmd.child.kill('SIGTERM');
-      await cmd.waitForLine((l) => /shutting down/.test(l.msg));
+      await cmd.waitForLog((l) => /shutting down/.test(l.msg));
       // No new connections once draining.
       await expect(request(`${base}/v`)).rejects.toThrow(/ECONNREFUSED/);
       writeFileSync(flag, ''); // only now may the slow request finish
       const finished = await slow;
       expect(finished).toMatchObject({ status: 200, text: 'released last\n' });
-      expect(await cmd.exited).toBe(0);
-      expect(cmd.lines.some((l) => l.msg === 'stopped')).toBe(true);
-      expect(cmd.lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect((await cmd.exited).code).toBe(0);
+      expect(cmd.logs.some((l) => l.msg === 'stopped')).toBe(true);
+      expect(cmd.logs.filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       if (cmd.child.exitCode === null && cmd.child.signalCode === null) cmd.child.kill('SIGKILL');
       app.remove();
