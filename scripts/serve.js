@@ -29,5 +29,6 @@ if (builtAt() < sources) {
   process.stderr.write('gatehouse: building (tsc)…\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
 }
+await import('./build-spawner.js');
 const { main } = await import('../dist/src/front/cli.js');
 process.exitCode = await main(process.argv.slice(2));

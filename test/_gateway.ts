@@ -246,17 +246,26 @@ export function parseEnvDump(text: string): Record<string, string> {
 }
 
 /** Zombie processes (state Z) whose parent is this process. */
-export function zombieChildren(): number[] {
-  const out: number[] = [];
+/** Every process below this one (children, the spawn helper's children, and so on), with its state. */
+export function descendants(): { pid: number; state: string }[] {
+  const parents = new Map<number, { ppid: number; state: string }>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const m = /\) (\S) (\d+)/.exec(stat);
-      if (m && m[1] === 'Z' && Number(m[2]) === process.pid) out.push(Number(name));
+      const m = /\) (\S) (\d+)/.exec(readFileSync(`/proc/${name}/stat`, 'utf8'));
+      if (m) parents.set(Number(name), { state: m[1]!, ppid: Number(m[2]) });
     } catch {
       // gone meanwhile
     }
   }
-  return out;
+  const below = (pid: number): boolean => {
+    for (let p = parents.get(pid)?.ppid; p !== undefined && p > 1; p = parents.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  return [...parents].filter(([pid]) => below(pid)).map(([pid, { state }]) => ({ pid, state }));
+}
+
+/** Zombies anywhere below this process: a child someone (the front or the spawn helper) failed to reap. */
+export function zombieChildren(): number[] {
+  return descendants().filter((p) => p.state === 'Z').map((p) => p.pid);
 }

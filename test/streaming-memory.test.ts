@@ -7,13 +7,13 @@
 // Also: in CGI mode, app requests and /cgi-bin/ scripts share one process limiter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { eventually, fixtures, processExists, reachableCopy, request, withGateway, type RunningGateway } from './_gateway.js';
+import { descendants, eventually, fixtures, processExists, reachableCopy, request, withGateway, type RunningGateway } from './_gateway.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -119,11 +119,10 @@ function residentPeak(pid: number): number | null {
 /** Our child processes running the CGI-mode app runner (dist/src/workers/cgi-child.js). */
 function appChildren(): number[] {
   const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  // Below this process: the front's own child, or the spawn helper's.
+  for (const { pid } of descendants()) {
     try {
-      const ppid = Number(/\) \S (\d+)/.exec(readFileSync(`/proc/${name}/stat`, 'utf8'))?.[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('cgi-child.js')) out.push(Number(name));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cgi-child.js')) out.push(pid);
     } catch {
       // gone meanwhile
     }

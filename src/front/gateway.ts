@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { logAccessOnClose, type Served } from './access-log.js';
 import { CgiHost } from './cgi/host.js';
+import { createSpawner } from './cgi/spawn-helper.js';
 import { findScript } from './cgi/lookup.js';
 import type { RelayOutcome } from './cgi/relay.js';
 import { resolveRunAs, type RunAs } from './cgi/run-as.js';
@@ -68,7 +69,9 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const prefixes = [...routes.keys()];
 
   const limiter = new Limiter(options.maxCgi, options.maxQueue);
-  const cgi = new CgiHost(options, limiter, runAs);
+  // Before any app loads: the helper is exec'd fresh, so its size never depends on what the front holds.
+  const spawner = createSpawner(options.spawner, log);
+  const cgi = new CgiHost(options, limiter, runAs, spawner);
   const serveStatic: StaticHandler = staticFiles(realDocroot, realCgiDir);
   const inFlight = new Set<ServerResponse>();
   let pool: AppPool | null = null;
@@ -160,8 +163,13 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     log,
     async listen() {
       // The import check runs in both modes, before the first connection is accepted.
-      if (options.mode === 'pool' && apps.length) pool = await AppPool.start(apps, options, log);
-      else await checkApps(apps.map((a) => a.module));
+      try {
+        if (options.mode === 'pool' && apps.length) pool = await AppPool.start(apps, options, log);
+        else await checkApps(apps.map((a) => a.module));
+      } catch (e) {
+        await spawner.close();
+        throw e;
+      }
       if (runAs) warnIfUnreachable(realCgiDir, runAs, log);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -214,6 +222,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
         await closed;
       } else await pool?.close();
       pool = null;
+      await spawner.close();
       log.info('stopped');
       log.flush?.();
     },

@@ -6,6 +6,7 @@ import { packageRoot } from './package-root.js';
 
 export type Mode = 'cgi' | 'pool';
 export type ChunkedBody = 'buffer' | 'stream';
+export type SpawnerKind = 'helper' | 'direct';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Options {
@@ -28,6 +29,8 @@ export interface Options {
   passEnv: string[];
   /** Fixed variables handed to scripts (later entries win). */
   setEnv: Record<string, string>;
+  /** Who starts CGI processes: gatehouse-spawner (small, launched before apps load) or the front itself. */
+  spawner: SpawnerKind;
   /** Hand Authorization / Proxy-Authorization to scripts. */
   passAuth: boolean;
   chunkedBody: ChunkedBody;
@@ -67,6 +70,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   passEnv: [],
   setEnv: {},
   passAuth: false,
+  spawner: 'helper',
   chunkedBody: 'buffer',
   gracefulTimeoutMs: 10_000,
   debug: false,
@@ -117,6 +121,7 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
   if (o.chunkedBody !== 'buffer' && o.chunkedBody !== 'stream') {
     fail('chunked-body', `must be buffer or stream, got ${String(o.chunkedBody)}`);
   }
+  if (o.spawner !== 'helper' && o.spawner !== 'direct') fail('spawner', `must be helper or direct, got ${String(o.spawner)}`);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) fail('port', 'must be an integer from 0 to 65535');
   if (!o.host) fail('host', 'must not be empty');
   positive('timeout', o.timeoutMs);

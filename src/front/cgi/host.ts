@@ -11,7 +11,7 @@ import { GatewayError } from '../errors.js';
 import { baseEnvironment } from './base-env.js';
 import { relayCgiResponse, relayNph, type RelayOutcome } from './relay.js';
 import type { RunAs } from './run-as.js';
-import { spawnScript, type CgiChild } from './spawn.js';
+import type { CgiChild, Spawner } from './spawn.js';
 
 export interface Program {
   file: string;
@@ -41,11 +41,13 @@ export class CgiHost {
   readonly #runAs: RunAs | null;
   readonly #base: Record<string, string>;
   readonly #children = new Set<CgiChild>();
+  readonly #spawner: Spawner;
 
-  constructor(options: Options, limiter: Limiter, runAs: RunAs | null) {
+  constructor(options: Options, limiter: Limiter, runAs: RunAs | null, spawner: Spawner) {
     this.#options = options;
     this.#limiter = limiter;
     this.#runAs = runAs;
+    this.#spawner = spawner;
     this.#base = baseEnvironment(options);
   }
 
@@ -77,13 +79,14 @@ export class CgiHost {
     let child: CgiChild | undefined;
     try {
       const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
-      child = await spawnScript({
+      child = await this.#spawner.spawn({
         file: program.file,
         args: program.args ?? [],
         cwd: program.cwd ?? path.dirname(program.file),
         env,
         runAs: this.#runAs,
         killGraceMs: program.killGraceMs ?? limits.killGraceMs,
+        stdin: body.length !== null || body.streamedChunked,
       });
       this.#children.add(child);
       run.served.pid = child.pid;
@@ -92,6 +95,9 @@ export class CgiHost {
       // A streamed body crossing --max-body stops the relay at once: 413 if nothing was sent, else a cut.
       const stop = new AbortController();
       body.pipeTo(child.stdin, (e) => stop.abort(e));
+      // The spawn helper died under the script: 502 if nothing was sent yet, else a cut.
+      const lost = child.lost;
+      lost.addEventListener('abort', () => stop.abort(lost.reason), { once: true });
       const relayCtx = {
         res: run.res,
         log,

@@ -199,8 +199,10 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
 
     stdout.on('data', onData);
     stdout.once('end', onEnd);
+    stdout.resume(); // a child's stdout may start paused (see CgiChild)
     res.once('close', onClientClose);
-    ctx.stop.addEventListener('abort', onStop, { once: true });
+    if (ctx.stop.aborted) onStop();
+    else ctx.stop.addEventListener('abort', onStop, { once: true });
   });
 }
 
@@ -263,6 +265,7 @@ export function relayNph(child: CgiChild, ctx: RelayContext): Promise<RelayOutco
       socket.end();
       done({ kind: 'done' });
     });
+    stdout.resume(); // a child's stdout may start paused (see CgiChild)
     socket.once('close', onClose);
   });
 }

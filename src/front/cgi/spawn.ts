@@ -1,4 +1,5 @@
 // A CGI child's lifecycle: start it in its own process group, kill the whole group, know when it is gone.
+// Two ways to start one (a Spawner): from the front itself (here), or through gatehouse-spawner (spawn-helper.ts).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -13,14 +14,25 @@ export interface ExitStatus {
 export interface CgiChild {
   readonly pid: number;
   readonly stdin: Writable;
+  /** May start paused, so nothing (not even an early EOF) is emitted before its reader is ready: resume it. */
   readonly stdout: Readable;
   readonly stderr: Readable;
   /** Settles when the direct child has exited (Node reaps it: no zombie). */
   readonly exited: Promise<ExitStatus>;
   /** Why the group was killed, if it was. */
   readonly killedBecause: string | undefined;
+  /** Aborted, with a GatewayError, if whatever started the child can no longer follow it (the helper died). */
+  readonly lost: AbortSignal;
   /** SIGTERM to the whole group now, SIGKILL `graceMs` later if anything in it is still alive. */
   kill(reason: string): void;
+}
+
+/** How CGI processes are started: `helper` asks gatehouse-spawner, `direct` forks the front. */
+export interface Spawner {
+  readonly name: 'helper' | 'direct';
+  spawn(req: SpawnRequest): Promise<CgiChild>;
+  /** Stops the spawner itself (children are killed by their owners first). */
+  close(): Promise<void>;
 }
 
 export interface SpawnRequest {
@@ -31,10 +43,18 @@ export interface SpawnRequest {
   env: Record<string, string>;
   runAs: RunAs | null;
   killGraceMs: number;
+  /** Whether the child will be sent a request body (else its stdin may be /dev/null). */
+  stdin: boolean;
 }
 
-/** Runs `file` directly (never through a shell). */
-export async function spawnScript(req: SpawnRequest): Promise<CgiChild> {
+export const directSpawner: Spawner = {
+  name: 'direct',
+  spawn: spawnDirect,
+  close: async () => {},
+};
+
+/** Runs `file` from the front's own process (never through a shell). */
+async function spawnDirect(req: SpawnRequest): Promise<CgiChild> {
   await assertExecutableFormat(req.file);
   const child = spawn(req.file, req.args, {
     cwd: req.cwd,
@@ -50,36 +70,38 @@ export async function spawnScript(req: SpawnRequest): Promise<CgiChild> {
       reject(new GatewayError('CGI_START_FAILED', `could not start ${req.file}: ${e.code ?? e.message}`, { cause: e }));
     });
   });
-  return new RunningChild(child, req.killGraceMs);
+  // A script that exits without reading its stdin must not crash the front with EPIPE.
+  child.stdin.on('error', () => {});
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
+      // Anything the script left behind in its group goes with it: a CGI request owns its processes.
+      signalGroup(child.pid!, 'SIGKILL');
+      resolve({ code, signal });
+    });
+  });
+  return new GroupChild(child.pid!, child.stdin, child.stdout, child.stderr, exited, req.killGraceMs);
 }
 
-class RunningChild implements CgiChild {
-  readonly pid: number;
-  readonly exited: Promise<ExitStatus>;
+const neverLost = new AbortController().signal;
+
+/** A running child that leads its own process group; how it was started is its owner's business. */
+export class GroupChild implements CgiChild {
   killedBecause: string | undefined;
-  #child: ChildProcessByStdio<Writable, Readable, Readable>;
   #graceMs: number;
   #exited = false;
 
-  constructor(child: ChildProcessByStdio<Writable, Readable, Readable>, graceMs: number) {
-    this.#child = child;
+  constructor(
+    readonly pid: number,
+    readonly stdin: Writable,
+    readonly stdout: Readable,
+    readonly stderr: Readable,
+    readonly exited: Promise<ExitStatus>,
+    graceMs: number,
+    readonly lost: AbortSignal = neverLost,
+  ) {
     this.#graceMs = graceMs;
-    this.pid = child.pid!;
-    // A script that exits without reading its stdin must not crash the front with EPIPE.
-    child.stdin.on('error', () => {});
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.#exited = true;
-        // Anything the script left behind in its group goes with it: a CGI request owns its processes.
-        signalGroup(this.pid, 'SIGKILL');
-        resolve({ code, signal });
-      });
-    });
+    void exited.then(() => { this.#exited = true; });
   }
-
-  get stdin() { return this.#child.stdin; }
-  get stdout() { return this.#child.stdout; }
-  get stderr() { return this.#child.stderr; }
 
   kill(reason: string): void {
     if (this.killedBecause !== undefined) return;
@@ -112,7 +134,7 @@ async function assertExecutableFormat(file: string): Promise<void> {
   if (!shebang && !elf) throw new GatewayError('CGI_START_FAILED', `${file} is neither a #! script nor an ELF binary (ENOEXEC)`);
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
