@@ -131,11 +131,6 @@ class HelperProcess {
     await this.gone;
   }
 
-  /** Kills the helper outright (tests and last resorts); its children are then killed by #orphan. */
-  kill(): void {
-    this.#proc.kill('SIGKILL');
-  }
-
   #read(chunk: Buffer): void {
     let buf = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
     while (buf.length >= headerBytes) {
@@ -201,13 +196,13 @@ class HelperProcess {
 }
 
 /** The spawner `--spawner` asks for; `helper` falls back to `direct`, with a warning, if the helper was never built. */
-export function createSpawner(kind: 'helper' | 'direct', log: Logger): Spawner {
+export function createSpawner(kind: 'helper' | 'direct', log: Logger, binary = spawnerBinary): Spawner {
   if (kind === 'direct') return directSpawner;
-  if (!existsSync(spawnerBinary)) {
-    log.warn({ component: 'spawner', binary: spawnerBinary }, 'spawn helper not built (no C compiler at build time?): CGI processes are forked by the front, whose cost grows with its memory');
+  if (!existsSync(binary)) {
+    log.warn({ component: 'spawner', binary }, 'spawn helper not built (no C compiler at build time?): CGI processes are forked by the front, whose cost grows with its memory');
     return directSpawner;
   }
-  return new HelperSpawner(spawnerBinary, log);
+  return new HelperSpawner(binary, log);
 }
 
 /** Starts CGI children through gatehouse-spawner, restarting it if it dies. */
@@ -276,11 +271,6 @@ export class HelperSpawner implements Spawner {
         resolve();
       }, pause).unref();
     });
-  }
-
-  /** For tests: kill the current helper as a crash would. */
-  killHelperForTest(): void {
-    this.#current.kill();
   }
 }
 
