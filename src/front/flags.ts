@@ -87,6 +87,9 @@ export const flags: readonly Flag[] = [
       o.apps = [...(o.apps ?? []), { prefix: v.slice(0, eq), module: v.slice(eq + 1) }];
     } },
   { name: 'workers', arg: 'N', shown: 'CPU count', help: 'pool worker threads', set: (o, v) => { o.workers = integer('workers', v); } },
+  { name: 'worker-concurrency', arg: 'N', shown: String(defaults.workerConcurrency),
+    help: 'requests one pool worker runs at once; above 1, a hang or crash also fails the others on that worker',
+    set: (o, v) => { o.workerConcurrency = integer('worker-concurrency', v); } },
   { name: 'max-requests', arg: 'N', shown: 'off', help: 'recycle a pool worker after N requests (+ up to 10% jitter), never mid-request',
     set: (o, v) => { o.maxRequests = integer('max-requests', v); } },
   { name: 'worker-memory', arg: 'MB', shown: 'Node default', help: "a pool worker's JS heap limit; over it, the worker is replaced (502)",

@@ -41,6 +41,8 @@ export interface Options {
   apps: AppMount[] | undefined;
   /** Pool worker threads. */
   workers: number;
+  /** Requests one worker runs at once (1: each request has its worker to itself, as in gunicorn's sync workers). */
+  workerConcurrency: number;
   /** Recycle a worker after this many requests (plus up to 10% jitter); 0 = never. */
   maxRequests: number;
   /** A worker's JS heap limit in MiB; 0 = Node's default. */
@@ -77,6 +79,7 @@ export const defaults: Readonly<Options> = Object.freeze({
   logLevel: 'info',
   apps: undefined,
   workers: availableParallelism(),
+  workerConcurrency: 1,
   maxRequests: 0,
   workerMemoryMb: 0,
 }) as Options;
@@ -138,6 +141,8 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail('pass-env/set-env', `not a variable name: ${JSON.stringify(name)}`);
   }
   positive('workers', o.workers);
+  positive('worker-concurrency', o.workerConcurrency);
+  if (!Number.isInteger(o.workerConcurrency)) fail('worker-concurrency', 'must be an integer');
   positive('max-requests', o.maxRequests, true);
   positive('worker-memory', o.workerMemoryMb, true);
   o.apps = (o.apps ?? exampleApps).map((a) => resolveMount(a, fail));

@@ -1,35 +1,52 @@
-// Pool side: a piscina worker thread. It imports every mounted app once, then serves one request per task,
-// keeping the task open until the response body has ended.
+// Pool side: a piscina worker thread. It imports every mounted app once, then runs one long task, its
+// lane: requests arrive tagged with ids, and everything about each goes back on the same lane.
+import { threadId } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'piscina';
 import { AppError, runApp } from '../app/run-app.js';
 import { appFromModule } from '../app/load-app.js';
 import { BodyInput } from '../app/input.js';
 import type { App, Environ } from '../app/types.js';
-import { PortBodySource, PortSink } from './port-transport.js';
-import type { FrontMessage, PoolTask, PoolTaskResult, PoolWorkerData, WorkerMessage } from './protocol.js';
+import { LaneChannel } from './lane-channel.js';
+import { PortBodySource, PortSink, type Post } from './port-transport.js';
+import type { FrontMessage, PoolTask, PoolTaskResult, PoolWorkerData, RequestResult, RequestStart, ToFront, ToWorker } from './protocol.js';
 
 const data = workerData as PoolWorkerData;
-// Top-level await: piscina waits for the imports before handing this worker a task.
+// Top-level await: piscina waits for the imports before handing this worker its task.
 const apps: App[] = await Promise.all(
   data.apps.map(async ({ module }) => appFromModule((await import(pathToFileURL(module).href)) as Record<string, unknown>, module)),
 );
 
 const noBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
-export default async function serveRequest(task: PoolTask): Promise<PoolTaskResult> {
-  const { port } = task;
-  const sink = new PortSink(port);
-  const source = task.hasBody ? new PortBodySource(port) : null;
-  port.on('message', (msg: FrontMessage) => {
+/** Serves the lane until the front says stop (it does so only when no request is running here). */
+export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
+  return new Promise((resolve) => {
+    /** Where each running request's messages from the front go. */
+    const running = new Map<number, (msg: FrontMessage) => void>();
+    const lane: LaneChannel<ToFront, ToWorker> = new LaneChannel(task.port, (msg) => {
+      if (msg.t === 'stop') {
+        lane.close();
+        resolve({ t: 'stopped' });
+      } else if (msg.t === 'request') {
+        void serveRequest(msg.id, msg, (m, transfer) => lane.post({ ...m, id: msg.id }, transfer), running);
+      } else running.get(msg.id)?.(msg);
+    });
+    lane.post({ id: 0, t: 'hello', worker: threadId });
+  });
+}
+
+async function serveRequest(id: number, req: RequestStart, post: Post, running: Map<number, (msg: FrontMessage) => void>): Promise<void> {
+  const sink = new PortSink(post);
+  const source = req.hasBody ? new PortBodySource(post) : null;
+  running.set(id, (msg) => {
     sink.onMessage(msg);
     source?.onMessage(msg);
   });
-  const post = (msg: WorkerMessage) => port.postMessage(msg);
   const environ: Environ = {
-    ...(task.environ as unknown as Environ),
+    ...(req.environ as unknown as Environ),
     'gateway.version': [1, 0],
-    'gateway.url_scheme': task.url_scheme,
+    'gateway.url_scheme': req.url_scheme,
     'gateway.input': new BodyInput(source ?? noBody),
     'gateway.errors': {
       write: (text: string) => post({ t: 'log', text }),
@@ -40,18 +57,15 @@ export default async function serveRequest(task: PoolTask): Promise<PoolTaskResu
     'gateway.multiprocess': false,
     'gateway.run_once': false,
   };
+  let result: RequestResult;
   try {
-    const outcome = await runApp(apps[task.app]!, environ, sink);
-    return { t: outcome === 'completed' ? 'done' : 'aborted' };
+    const outcome = await runApp(apps[req.app]!, environ, sink);
+    result = { t: outcome === 'completed' ? 'done' : 'aborted' };
   } catch (e) {
     const err = e instanceof AppError ? e : new AppError('APP_THREW', String(e), false);
     const cause = err.cause instanceof Error ? err.cause : err;
-    return { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
-  } finally {
-    post({ t: 'closed' });
-    port.close();
+    result = { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
   }
+  running.delete(id);
+  post({ t: 'result', result });
 }
-
-/** Run once per worker at start: by the time it returns, this thread has imported every app. */
-export function warm(): void {}

@@ -1,15 +1,18 @@
-// Worker side of a request's MessagePort: the response sink (with credit-based flow control) and the
-// request-body source. Buffers cross the port transferred, never cloned.
-import { threadId, type MessagePort } from 'node:worker_threads';
+// Worker side of one request's messages: the response sink (with credit-based flow control) and the
+// request-body source. Buffers cross the lane transferred, never cloned.
+import { threadId } from 'node:worker_threads';
 import type { ResponseSink } from '../app/run-app.js';
 import { responseWindow, type FrontMessage, type WorkerMessage } from './protocol.js';
+
+/** Posts one message about this request (tagged and batched by the lane). */
+export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
 /** Bodies up to this size, when their length is known, go out in the same message as the head. */
 const coalesceBytes = 64 * 1024;
 
 export class PortSink implements ResponseSink {
   readonly signal: AbortSignal;
-  #port: MessagePort;
+  #post: Post;
   #abort = new AbortController();
   #credits = responseWindow;
   #waiting: (() => void) | null = null;
@@ -17,8 +20,8 @@ export class PortSink implements ResponseSink {
   #held: Uint8Array[] = [];
   #heldBytes = 0;
 
-  constructor(port: MessagePort) {
-    this.#port = port;
+  constructor(post: Post) {
+    this.#post = post;
     this.signal = this.#abort.signal;
   }
 
@@ -35,10 +38,6 @@ export class PortSink implements ResponseSink {
       this.#waiting = null;
       w?.();
     }
-  }
-
-  #post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
-    this.#port.postMessage(msg, transfer);
   }
 
   start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void {
@@ -77,13 +76,13 @@ export class PortSink implements ResponseSink {
 
 /** The request body as the front sends it: an async iterable that acks each chunk it hands to the app. */
 export class PortBodySource implements AsyncIterable<Uint8Array> {
-  #port: MessagePort;
+  #post: Post;
   #queue: Uint8Array[] = [];
   #ended = false;
   #wake: (() => void) | null = null;
 
-  constructor(port: MessagePort) {
-    this.#port = port;
+  constructor(post: Post) {
+    this.#post = post;
   }
 
   onMessage(msg: FrontMessage): void {
@@ -99,7 +98,7 @@ export class PortBodySource implements AsyncIterable<Uint8Array> {
     for (;;) {
       const next = this.#queue.shift();
       if (next) {
-        this.#port.postMessage({ t: 'body-ack' } satisfies WorkerMessage);
+        this.#post({ t: 'body-ack' });
         yield next;
         continue;
       }

@@ -1,5 +1,5 @@
-// The front ⇄ pool-worker boundary, typed in one place: the task, its result, and the messages on the
-// per-request MessagePort. Errors cross it as { code, message, stack }, never as live Error objects.
+// The front ⇄ pool-worker boundary, typed in one place: the lane task, and the messages that cross a lane
+// about each request. Errors cross it as { code, message, stack }, never as live Error objects.
 import type { MessagePort } from 'node:worker_threads';
 
 /** Set once per worker thread (piscina workerData). */
@@ -7,28 +7,41 @@ export interface PoolWorkerData {
   apps: { prefix: string; module: string }[];
 }
 
-/** One request, handed to a worker by piscina. */
+/**
+ * The one piscina task a worker runs: serve requests on `port`, the worker's lane, until told to stop.
+ * Requests do not go through piscina one by one: a run() costs several messages and a wake-up, while the
+ * lane carries every request's messages, tagged with its id, gathered into one postMessage per event-loop turn.
+ */
 export interface PoolTask {
+  port: MessagePort;
+}
+
+/** How a lane's task ends when the front stops it (a worker that dies rejects it instead). */
+export interface PoolTaskResult {
+  t: 'stopped';
+}
+
+/** A request, as the front hands it to a worker. */
+export interface RequestStart {
+  t: 'request';
   /** Index into PoolWorkerData.apps. */
   app: number;
   /** The CGI meta-variables, built by the front's buildEnviron (the same function CGI mode uses). */
   environ: Record<string, string>;
   url_scheme: 'http' | 'https';
-  /** The request's private channel: body in, response out. */
-  port: MessagePort;
   /** False when the request has no body: the worker then never waits for one. */
   hasBody: boolean;
 }
 
 export type AppFailureCode = 'APP_THREW' | 'APP_PROTOCOL';
 
-/** How the task ended. Resolved only after the response body has ended: the task stays open for its life. */
-export type PoolTaskResult =
+/** How one request ended: the last message about it, after its body was finalised. */
+export type RequestResult =
   | { t: 'done' }
   | { t: 'aborted' }
   | { t: 'failed'; code: AppFailureCode; message: string; stack?: string; headersSent: boolean };
 
-/** Worker → front, on the port. */
+/** Worker → front, about one request. */
 export type WorkerMessage =
   /**
    * The response head, sent with the first body chunk so a short response costs one message.
@@ -52,13 +65,10 @@ export type WorkerMessage =
   | { t: 'body-ack' }
   /** A line the app wrote to gateway.errors. */
   | { t: 'log'; text: string }
-  /**
-   * The last message, posted after the body was finalised: the task result travels on piscina's own
-   * channel, unordered with this port, so the front waits for this before it closes the port.
-   */
-  | { t: 'closed' };
+  /** The last message about a request, after its body was finalised (lines it logged meanwhile come first). */
+  | { t: 'result'; result: RequestResult };
 
-/** Front → worker, on the port. */
+/** Front → worker, about one request. */
 export type FrontMessage =
   | { t: 'body'; data: Uint8Array }
   | { t: 'body-end' }
@@ -66,6 +76,10 @@ export type FrontMessage =
   | { t: 'ack' }
   /** The client went away: stop the app at its next chunk and finalise its body. */
   | { t: 'abort' };
+
+/** What crosses a lane: each message tagged with its request's id, sent in batches (arrays). */
+export type ToWorker = ({ id: number } & (FrontMessage | RequestStart)) | { id: 0; t: 'stop' };
+export type ToFront = ({ id: number } & WorkerMessage) | { id: 0; t: 'hello'; worker: number };
 
 /** Response chunks in flight before the worker waits for an ack (credit-based flow control). */
 export const responseWindow = 8;

@@ -1,0 +1,46 @@
+// One end of a lane (the MessagePort between the front and one worker): what is posted during an
+// event-loop turn leaves as one message. The per-message cost, not the payload, bounds the pool, and
+// gathering costs nothing at low load (a lone message leaves at the end of the same turn).
+import type { MessagePort } from 'node:worker_threads';
+
+export class LaneChannel<Out, In> {
+  #port: MessagePort;
+  #outbox: Out[] = [];
+  #transfer: ArrayBuffer[] = [];
+  #scheduled = false;
+  #closed = false;
+
+  constructor(port: MessagePort, onMessage: (msg: In) => void) {
+    this.#port = port;
+    port.on('message', (batch: In[]) => {
+      for (const msg of batch) onMessage(msg);
+    });
+  }
+
+  post(msg: Out, transfer?: ArrayBuffer[]): void {
+    if (this.#closed) return;
+    this.#outbox.push(msg);
+    if (transfer) for (const b of transfer) this.#transfer.push(b);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    if (this.#closed || this.#outbox.length === 0) return;
+    const batch = this.#outbox;
+    const transfer = this.#transfer;
+    this.#outbox = [];
+    this.#transfer = [];
+    this.#port.postMessage(batch, transfer);
+  };
+
+  /** Sends what is pending, then closes the port. */
+  close(): void {
+    this.#flush();
+    this.#closed = true;
+    this.#port.close();
+  }
+}
