@@ -51,13 +51,14 @@ class HelperProcess {
     this.#proc = spawnProcess(binary, [socketPath], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     let markReady!: () => void;
     let failReady!: (e: Error) => void;
-    this.ready = new Promise((resolve, reject) => { markReady = resolve; failReady = reject; });
+    this.ready = new Promise((resolve, reject) => { markReady = () => { this.#ready = true; resolve(); }; failReady = reject; });
     this.ready.catch(() => {}); // observed by whoever spawns; a failed start must not be an unhandled rejection
     this.#onReady = markReady;
     this.#proc.stdin.on('error', () => {}); // the lifeline breaks when the helper dies; 'close' handles that
-    // The helper alone never keeps the front alive: when the front exits, the lifeline's EOF stops the helper.
-    this.#proc.unref();
-    for (const s of [this.#proc.stdin, this.#proc.stdout] as unknown as net.Socket[]) s.unref();
+    // An idle helper never keeps the front alive (when the front exits, the lifeline's EOF stops the helper);
+    // while it starts, and while children it started run, waiting for its frames is work in progress.
+    (this.#proc.stdin as unknown as net.Socket).unref();
+    void this.ready.then(() => this.#holdLoop(), () => {});
     this.#proc.stdout.on('data', (chunk: Buffer) => this.#read(chunk));
     this.gone = new Promise((resolve) => {
       this.#proc.once('error', (e) => { failReady(e); });
@@ -72,6 +73,20 @@ class HelperProcess {
   }
 
   #onReady: () => void;
+  #ready = false;
+
+  /** Keeps the event loop alive exactly while frames are awaited: before 'R', and while any child is tracked. */
+  #holdLoop(): void {
+    const hold = !this.#ready || this.#tracked.size > 0;
+    const out = this.#proc.stdout as unknown as net.Socket;
+    if (hold) {
+      this.#proc.ref();
+      out.ref();
+    } else {
+      this.#proc.unref();
+      out.unref();
+    }
+  }
 
   get pid(): number | undefined {
     return this.#proc.pid;
@@ -91,6 +106,7 @@ class HelperProcess {
     const tracked: Tracked = { stderr, exit, lost };
     const pid = new Promise<number>((resolve, reject) => { tracked.started = { resolve, reject }; });
     this.#tracked.set(id, tracked);
+    if (this.#tracked.size === 1) this.#holdLoop();
 
     const stdout = net.createConnection(this.#socketPath);
     // Paused before it connects: a child that exits at once would otherwise emit 'end' before the relay listens.
@@ -112,7 +128,7 @@ class HelperProcess {
     try {
       tracked.pid = await pid;
     } catch (e) {
-      this.#tracked.delete(id);
+      this.#forget(id);
       stdout.destroy();
       stdin.destroy();
       throw e;
@@ -129,6 +145,10 @@ class HelperProcess {
       this.#proc.stdin.end();
     }
     await this.gone;
+  }
+
+  #forget(id: number): void {
+    if (this.#tracked.delete(id) && this.#tracked.size === 0) this.#holdLoop();
   }
 
   #read(chunk: Buffer): void {
@@ -159,7 +179,7 @@ class HelperProcess {
         const name = errnoNames.get(errno) ?? `errno ${errno}`;
         const why = name === 'ENOEXEC' ? 'is neither a #! script nor an ELF binary (ENOEXEC)' : `could not be started: ${name}`;
         t.started?.reject(new GatewayError('CGI_START_FAILED', `${why}`));
-        this.#tracked.delete(id);
+        this.#forget(id);
         break;
       }
       case 'E':
@@ -172,7 +192,7 @@ class HelperProcess {
         const code = body.readInt32LE(0);
         const signal = body.readInt32LE(4);
         t.exit({ code: code < 0 ? null : code, signal: signal ? (signalNames.get(signal) ?? null) : null });
-        this.#tracked.delete(id);
+        this.#forget(id);
         break;
       }
     }
