@@ -1,7 +1,7 @@
 // The spawn helper (issue 6): CGI children started by gatehouse-spawner behave exactly as ones the front forks,
 // and the helper's own death costs one request (502), never a leftover process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { descendants, eventually, fixtures, parseEnvDump, reachableCopy, request, startCommand, withGateway, zombieChildren, type RunningGateway } from './_gateway.js';
@@ -156,10 +156,14 @@ describe('when the helper dies', () => {
       const line = await cmd.waitForLog((l) => typeof l.stderr === 'string' && /^pids=/.test(l.stderr));
       const [script, grandchild] = String(line.stderr).slice(5).split(' ').map(Number);
       const helper = descendants().find((p) => cmdline(p.pid).includes('gatehouse-spawner'))!.pid;
+      const socketPath = cmdline(helper).split('\0')[1]!;
+      expect(existsSync(socketPath)).toBe(true);
       cmd.child.kill('SIGKILL');
       await cmd.exited;
       await hanging;
       await eventually(() => !running(helper) && !running(script!) && !running(grandchild!));
+      // The front could not clean up after itself: the helper removed its socket and private directory.
+      expect(existsSync(path.dirname(socketPath))).toBe(false);
     } finally {
       cmd.child.kill('SIGKILL');
     }

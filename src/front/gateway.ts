@@ -179,6 +179,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
           const host = address.includes(':') ? `[${address}]` : address;
           const url = `http://${host}:${port}/`;
           log.info({ url, mode: options.mode, apps: apps.map((a) => a.prefix), cgiDir: realCgiDir, docroot: realDocroot, runAs: runAs?.user ?? null }, 'listening');
+          log.flush?.(); // whoever waits for this line (a supervisor, the bench) gets it now
           resolve(url);
         });
       });

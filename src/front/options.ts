@@ -106,6 +106,8 @@ export const limits = Object.freeze({
   framingHoldMs: 20,
   /** Body bytes the front holds for that purpose before it starts streaming. */
   framingHoldBytes: 64 * 1024,
+  /** Requests without a body that may wait their turn on a busy pool worker (beyond --worker-concurrency). */
+  lanePipelineDepth: 2,
   /** Retry-After on 503. */
   retryAfterSeconds: 1,
 });

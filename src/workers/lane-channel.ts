@@ -1,7 +1,7 @@
 // One end of a lane (the MessagePort between the front and one worker): what is posted during an
 // event-loop turn leaves as one message. The per-message cost, not the payload, bounds the pool, and
 // gathering costs nothing at low load (a lone message leaves at the end of the same turn).
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 export class LaneChannel<Out, In> {
   #port: MessagePort;
@@ -10,11 +10,21 @@ export class LaneChannel<Out, In> {
   #scheduled = false;
   #closed = false;
 
+  readonly #onMessage: (msg: In) => void;
+
   constructor(port: MessagePort, onMessage: (msg: In) => void) {
     this.#port = port;
-    port.on('message', (batch: In[]) => {
-      for (const msg of batch) onMessage(msg);
-    });
+    this.#onMessage = onMessage;
+    port.on('message', (batch: In[]) => this.#deliver(batch));
+  }
+
+  #deliver(batch: In[]): void {
+    for (const msg of batch) this.#onMessage(msg);
+  }
+
+  /** Delivers, now, whatever the other side posted that has not been delivered yet (e.g. before it died). */
+  drain(): void {
+    for (let m = receiveMessageOnPort(this.#port); m; m = receiveMessageOnPort(this.#port)) this.#deliver(m.message as In[]);
   }
 
   post(msg: Out, transfer?: ArrayBuffer[]): void {
@@ -23,11 +33,16 @@ export class LaneChannel<Out, In> {
     if (transfer) for (const b of transfer) this.#transfer.push(b);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      setImmediate(this.#flushNow);
     }
   }
 
-  readonly #flush = (): void => {
+  /** Sends what is pending now, not at the end of the turn. */
+  flush(): void {
+    this.#flushNow();
+  }
+
+  readonly #flushNow = (): void => {
     this.#scheduled = false;
     if (this.#closed || this.#outbox.length === 0) return;
     const batch = this.#outbox;
@@ -39,7 +54,7 @@ export class LaneChannel<Out, In> {
 
   /** Sends what is pending, then closes the port. */
   close(): void {
-    this.#flush();
+    this.#flushNow();
     this.#closed = true;
     this.#port.close();
   }

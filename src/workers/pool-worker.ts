@@ -19,17 +19,38 @@ const apps: App[] = await Promise.all(
 
 const noBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
-/** Serves the lane until the front says stop (it does so only when no request is running here). */
+/**
+ * Serves the lane until the front says stop (it does so only when nothing runs here). At most
+ * `concurrency` requests run at once; the rest wait here in arrival order, and the next starts only once
+ * the previous result has left, so when this worker dies the front knows which requests never started.
+ */
 export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
   return new Promise((resolve) => {
     /** Where each running request's messages from the front go. */
     const running = new Map<number, (msg: FrontMessage) => void>();
+    const waiting: ({ id: number } & RequestStart)[] = [];
+    const next = () => {
+      while (running.size < data.concurrency && waiting.length) {
+        const req = waiting.shift()!;
+        const post: Post = (m, transfer) => lane.post({ ...m, id: req.id }, transfer);
+        running.set(req.id, () => {}); // taken before the app runs, so a message about it is never lost
+        void serveRequest(req.id, req, post, running).then(() => {
+          lane.flush(); // the result is out before anything else starts
+          next();
+        });
+      }
+    };
     const lane: LaneChannel<ToFront, ToWorker> = new LaneChannel(task.port, (msg) => {
       if (msg.t === 'stop') {
         lane.close();
         resolve({ t: 'stopped' });
       } else if (msg.t === 'request') {
-        void serveRequest(msg.id, msg, (m, transfer) => lane.post({ ...m, id: msg.id }, transfer), running);
+        waiting.push(msg);
+        next();
+      } else if (msg.t === 'abort' && waiting.some((w) => w.id === msg.id)) {
+        // The client left before its turn: it never runs.
+        waiting.splice(waiting.findIndex((w) => w.id === msg.id), 1);
+        lane.post({ id: msg.id, t: 'result', result: { t: 'aborted' } });
       } else running.get(msg.id)?.(msg);
     });
     lane.post({ id: 0, t: 'hello', worker: threadId });

@@ -5,6 +5,8 @@ import type { MessagePort } from 'node:worker_threads';
 /** Set once per worker thread (piscina workerData). */
 export interface PoolWorkerData {
   apps: { prefix: string; module: string }[];
+  /** Requests a worker runs at once (--worker-concurrency); more may wait on its lane. */
+  concurrency: number;
 }
 
 /**

@@ -393,9 +393,20 @@ static void reap(void) {
   }
 }
 
+static const char *socket_path;
+
 static void shut_down(void) {
   for (struct job *j = jobs; j; j = j->next)
     if (j->pid > 0 && !j->exited) kill(-j->pid, SIGKILL);
+  /* Even when the front was killed and cannot clean up: the socket, then its private directory if empty. */
+  unlink(socket_path);
+  char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+  strcpy(dir, socket_path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = 0;
+    rmdir(dir);
+  }
   exit(0);
 }
 
@@ -421,6 +432,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   strcpy(addr.sun_path, argv[1]);
+  socket_path = argv[1];
   unlink(addr.sun_path);
   listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd < 0) die("socket");

@@ -77,7 +77,10 @@ export class CgiHost {
       run.res.off('close', onGone);
     }
     let child: CgiChild | undefined;
+    let onLost: (() => void) | undefined;
     try {
+      // A client that left while queued is noticed here, before a process is started for nobody.
+      if (run.res.closed) throw new GatewayError('OVERLOADED', 'client left while queued');
       const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
       child = await this.#spawner.spawn({
         file: program.file,
@@ -97,7 +100,9 @@ export class CgiHost {
       body.pipeTo(child.stdin, (e) => stop.abort(e));
       // The spawn helper died under the script: 502 if nothing was sent yet, else a cut.
       const lost = child.lost;
-      lost.addEventListener('abort', () => stop.abort(lost.reason), { once: true });
+      onLost = () => stop.abort(lost.reason);
+      if (lost.aborted) onLost();
+      else lost.addEventListener('abort', onLost, { once: true });
       const relayCtx = {
         res: run.res,
         log,
@@ -117,6 +122,8 @@ export class CgiHost {
       if (exit.code !== 0 && child.killedBecause === undefined) log.warn({ exitCode: exit.code, signal: exit.signal }, 'script exited with failure');
       return outcome;
     } finally {
+      // Direct children share one never-aborted signal: a listener left on it would leak per request.
+      if (child && onLost) child.lost.removeEventListener('abort', onLost);
       if (child) {
         void child.exited.then(() => this.#children.delete(child!));
         void child.exited.then(release, release);

@@ -124,7 +124,9 @@ class HelperProcess {
     const failStart = (e: Error) => {
       tracked.started?.reject(new GatewayError('SPAWNER_DIED', `could not reach the spawn helper: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     };
+    // Either connection failing before the start means the helper will never start this child.
     stdout.once('error', failStart);
+    stdin.once('error', failStart);
     try {
       tracked.pid = await pid;
     } catch (e) {
@@ -134,6 +136,7 @@ class HelperProcess {
       throw e;
     }
     stdout.off('error', failStart);
+    stdin.off('error', failStart);
     stdout.on('error', () => {}); // e.g. ECONNRESET when the group is killed mid-write: the relay sees the end
     return new GroupChild(tracked.pid, stdin, stdout, stderr, exited, req.killGraceMs, lost.signal);
   }

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
 import { prepareBody } from '../request-body.js';
-import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type WorkerMessage } from '../../workers/protocol.js';
+import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type RequestStart, type WorkerMessage } from '../../workers/protocol.js';
 import { checkApps } from './check-apps.js';
 import { CrashGuard } from './crash-guard.js';
 import { Lane } from './lane.js';
@@ -30,7 +30,7 @@ export class AppPool {
   readonly #guard = new CrashGuard();
   readonly #lanes = new Set<Lane>();
   /** Admitted requests waiting for room on a lane, first come first served. */
-  readonly #queue: { grant: (lane: Lane) => void }[] = [];
+  readonly #queue: { canWait: boolean; grant: (lane: Lane) => void }[] = [];
   #inFlight = 0;
   #nextId = 1;
   #closing = false;
@@ -65,7 +65,7 @@ export class AppPool {
       maxQueue: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
       atomics: 'async',
-      workerData: { apps } satisfies PoolWorkerData,
+      workerData: { apps, concurrency: options.workerConcurrency } satisfies PoolWorkerData,
       ...(options.workerMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: options.workerMemoryMb } } : {}),
       closeTimeout: options.gracefulTimeoutMs,
     });
@@ -75,7 +75,7 @@ export class AppPool {
 
   /** A new worker and its lane; when the lane ends for any reason but shutdown or retirement, another takes its place. */
   #startLane(): Lane {
-    const lane = new Lane(this.#pool);
+    const lane = new Lane(this.#pool, this.#options.workerConcurrency);
     const limit = this.#options.maxRequests;
     // --max-requests plus up to 10% jitter, so workers do not all retire at once.
     if (limit > 0) lane.quota = limit + Math.floor(Math.random() * (limit * 0.1 + 1));
@@ -83,41 +83,52 @@ export class AppPool {
     void lane.ready.then(() => this.#pump(), () => {});
     const gone = (crashed: boolean) => {
       this.#lanes.delete(lane);
+      let pause = 0;
       if (crashed) {
-        const pause = this.#guard.recordDeath();
+        pause = this.#guard.recordDeath();
         if (pause > 0) this.#log.error({ pauseMs: pause }, 'workers keep dying: pausing dispatch');
       }
-      if (!this.#closing && !lane.retiring) this.#startLane();
+      // A worker that keeps dying is replaced after the pause, not at once: no respawn storm.
+      if (!this.#closing && !lane.retiring) {
+        if (pause > 0) setTimeout(() => { if (!this.#closing) this.#startLane(); }, pause).unref();
+        else this.#startLane();
+      }
       this.#pump();
     };
     lane.task.then(() => gone(false), () => gone(!lane.killed));
     return lane;
   }
 
-  /** Hands free lane places to queued requests, in order. */
+  /** Hands lane places to queued requests, in order. */
   #pump(): void {
     while (this.#queue.length) {
-      const lane = this.#pickLane();
+      const lane = this.#pickLane(this.#queue[0]!.canWait);
       if (!lane) return;
       lane.load++;
       this.#queue.shift()!.grant(lane);
     }
   }
 
-  /** The ready lane with the most room, or null if all are full. */
-  #pickLane(): Lane | null {
+  /**
+   * The lane with the most room. A request without a body may also wait its turn on a busy worker (up to
+   * `limits.lanePipelineDepth` of them): the worker then finds it there when its current request ends, instead
+   * of idling while the front hears of the end and sends the next. A request with a body (which goes to the
+   * worker as it arrives) only takes a lane that can run it at once.
+   */
+  #pickLane(canWait: boolean): Lane | null {
+    const runs = this.#options.workerConcurrency;
     let best: Lane | null = null;
     for (const lane of this.#lanes) {
-      if (!lane.isReady || lane.load >= this.#options.workerConcurrency) continue;
+      if (!lane.isReady || lane.load >= runs + (canWait ? limits.lanePipelineDepth : 0)) continue;
       if (!best || lane.load < best.load) best = lane;
     }
     return best;
   }
 
   /** A place on a lane: at once if one is free and nobody is ahead, else in turn. Rejects if the client leaves. */
-  #acquire(res: RequestRun['res']): Promise<Lane> {
+  #acquire(res: RequestRun['res'], canWait: boolean): Promise<Lane> {
     if (this.#queue.length === 0) {
-      const lane = this.#pickLane();
+      const lane = this.#pickLane(canWait);
       if (lane) {
         lane.load++;
         return Promise.resolve(lane);
@@ -125,6 +136,7 @@ export class AppPool {
     }
     return new Promise((resolve, reject) => {
       const entry = {
+        canWait,
         grant: (lane: Lane) => {
           res.off('close', onGone);
           resolve(lane);
@@ -165,38 +177,42 @@ export class AppPool {
       throw new GatewayError('OVERLOADED', `${this.#inFlight} requests in the pool (${capacity} running + queue of ${o.maxQueue}): queue full`);
     }
     this.#inFlight++;
-    let lane: Lane | undefined;
+    let exchange: Exchange | undefined;
     let sink: PortWritable | undefined;
     let cleanup = async () => {};
-    const id = this.#nextId++;
     try {
       const body = await prepareBody(run.withBody ? run.req : null, { maxBodyBytes: o.maxBodyBytes, chunkedBody: o.chunkedBody, spoolThresholdBytes: limits.spoolThresholdBytes });
       cleanup = body.cleanup;
       const environ = buildEnviron(run.facts, mount, body, { passAuth: o.passAuth });
       const hasBody = body.streamedChunked || (body.length ?? 0) > 0;
-      lane = await this.#acquire(run.res);
-      lane.served++;
-      const exchange = this.#exchange(run, this.#apps[appIndex]!.prefix, lane, id);
-      lane.start(id, { t: 'request', app: appIndex, environ, url_scheme: run.facts.scheme, hasBody }, exchange.handler);
+      const lane = await this.#acquire(run.res, !hasBody);
+      const start: RequestStart = { t: 'request', app: appIndex, environ, url_scheme: run.facts.scheme, hasBody };
+      exchange = this.#exchange(run, this.#apps[appIndex]!.prefix, this.#nextId++, start, (ex) => {
+        // Its worker went before its turn: it never ran, so it goes back to the head of the queue.
+        this.#queue.unshift({ canWait: true, grant: (l) => ex.moveTo(l) });
+        this.#pump();
+      });
+      exchange.moveTo(lane);
       if (hasBody) {
-        sink = new PortWritable(lane, id);
+        sink = new PortWritable(lane, exchange.id);
         exchange.onCredit = () => sink!.credit();
-        body.pipeTo(sink, (e) => exchange.tooLarge(e));
+        body.pipeTo(sink, (e) => exchange!.tooLarge(e));
       }
       await exchange.done;
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
       sink?.destroy(); // an unread body is drained by the request side, not left paused
       void cleanup();
+      const lane = exchange?.lane;
       if (lane) {
-        lane.finish(id);
+        lane.finish(exchange!.id);
         this.#release(lane);
       }
     }
   }
 
   /** The response half: lane messages → socket, with timeouts, client disconnect and worker death. */
-  #exchange(run: RequestRun, app: string, lane: Lane, id: number) {
+  #exchange(run: RequestRun, app: string, id: number, start: RequestStart, requeue: (ex: Exchange) => void): Exchange {
     const { res, log } = run;
     const timeoutMs = this.#options.timeoutMs;
     const where = { app, url: run.facts.url };
@@ -209,7 +225,20 @@ export class AppPool {
     const done = new Promise<void>((resolve, reject) => { resolveDone = resolve; rejectDone = reject; });
     let timer: NodeJS.Timeout | undefined;
     let over = false;
-    const exchange = { done, onCredit: () => {}, handler: { onMessage, onLost }, tooLarge: (_e: GatewayError) => {} };
+    let lane!: Lane;
+    const exchange: Exchange = {
+      id,
+      done,
+      get lane() { return lane; },
+      onCredit: () => {},
+      tooLarge: (_e: GatewayError) => {},
+      moveTo(next: Lane) {
+        lane = next;
+        if (clientGone) return finish(); // it left while waiting for another worker
+        lane.served++;
+        lane.start(id, start, { onMessage, onLost, onActive, onNeverStarted: () => requeue(exchange), movable: !start.hasBody });
+      },
+    };
 
     const finish = (err?: GatewayError) => {
       if (over) return;
@@ -290,6 +319,9 @@ export class AppPool {
       cut(detail);
       finish();
     }
+    function onActive(): void {
+      timer = setTimeout(onDeadline, timeoutMs); // --timeout counts from the moment its worker takes it up
+    }
     const onDeadline = () => {
       lane.kill('timeout'); // piscina terminates the worker; a new lane takes its place
       if (!headSeen && !clientGone) {
@@ -301,7 +333,6 @@ export class AppPool {
       }
     };
 
-    timer = setTimeout(onDeadline, timeoutMs); // --timeout counts from dispatch
     res.once('close', onClose);
     exchange.tooLarge = (e: GatewayError) => {
       tooLarge = e;
@@ -325,7 +356,7 @@ export class AppPool {
     }
     this.#closing = true;
     for (const lane of this.#lanes) {
-      if (lane.running === 0) lane.stop();
+      if (lane.load === 0) lane.stop();
       else lane.kill('graceful timeout passed');
     }
     await Promise.allSettled([...this.#lanes].map((l) => l.task));
@@ -340,6 +371,17 @@ export class AppPool {
 }
 
 /** The request body onto the lane, with its own window: the app's reads return the credit. */
+/** One request's trip through the pool, as serve() sees it. */
+interface Exchange {
+  readonly id: number;
+  readonly done: Promise<void>;
+  /** The lane it is on (it moves only if its worker went before its turn). */
+  readonly lane: Lane;
+  onCredit: () => void;
+  tooLarge: (e: GatewayError) => void;
+  moveTo(lane: Lane): void;
+}
+
 class PortWritable extends Writable {
   #lane: Lane;
   #id: number;

@@ -4,10 +4,17 @@ import type { Piscina } from 'piscina';
 import { LaneChannel } from '../../workers/lane-channel.js';
 import type { FrontMessage, PoolTask, PoolTaskResult, RequestStart, ToFront, ToWorker, WorkerMessage } from '../../workers/protocol.js';
 
-/** A request running on a lane: where its messages go, and what it is told if the worker goes. */
+/** A request on a lane: where its messages go, and what it is told as its turn comes or its worker goes. */
 export interface LaneRequest {
   onMessage(msg: WorkerMessage): void;
+  /** Its turn came: the worker runs it now (the front infers this from the worker's strict order). */
+  onActive(): void;
+  /** The worker went while it ran (or it had sent a body there): it can only fail. */
   onLost(why: string): void;
+  /** The worker went before its turn: it never started, so it can run elsewhere. */
+  onNeverStarted(): void;
+  /** Whether it could run elsewhere: false once anything of it (a body) went to this worker. */
+  readonly movable: boolean;
 }
 
 export class Lane {
@@ -28,9 +35,13 @@ export class Lane {
   #channel: LaneChannel<ToWorker, ToFront>;
   #abort = new AbortController();
   #requests = new Map<number, LaneRequest>();
+  /** Ids in the order the worker got them: it runs the first `#concurrency` of those still here. */
+  #order: number[] = [];
+  #concurrency: number;
   #isReady = false;
 
-  constructor(pool: Piscina<PoolTask, PoolTaskResult>) {
+  constructor(pool: Piscina<PoolTask, PoolTaskResult>, concurrency: number) {
+    this.#concurrency = concurrency;
     const { port1, port2 } = new MessageChannel();
     let hello!: () => void;
     let failed!: (e: Error) => void;
@@ -49,6 +60,9 @@ export class Lane {
       () => this.#end('its worker stopped'),
       (e: Error) => {
         failed(e);
+        // What the worker posted before it died is still queued: deliver it first, so a request whose
+        // result is there counts as finished and the next one as the one that was running.
+        this.#channel.drain();
         this.#end(this.#abort.signal.aborted ? `its worker was terminated (${String(this.#abort.signal.reason)})` : `worker died: ${e.message}`);
       },
     );
@@ -63,22 +77,30 @@ export class Lane {
     return this.#abort.signal.aborted;
   }
 
-  get running(): number {
-    return this.#requests.size;
+  /** Requests on the lane, running or waiting their turn on the worker. */
+  get queued(): number {
+    return this.#order.length;
   }
 
   start(id: number, req: RequestStart, handler: LaneRequest): void {
     this.#requests.set(id, handler);
+    this.#order.push(id);
     this.#channel.post({ ...req, id });
+    if (this.#order.length <= this.#concurrency) handler.onActive();
   }
 
   send(id: number, msg: FrontMessage, transfer?: ArrayBuffer[]): void {
     this.#channel.post({ ...msg, id }, transfer);
   }
 
-  /** The request is over on the front's side: later messages about it are dropped. */
+  /** The request is over on the front's side: later messages about it are dropped, and the next one's turn comes. */
   finish(id: number): void {
-    this.#requests.delete(id);
+    if (!this.#requests.delete(id)) return;
+    const at = this.#order.indexOf(id);
+    this.#order.splice(at, 1);
+    if (at < this.#concurrency && this.#order.length >= this.#concurrency) {
+      this.#requests.get(this.#order[this.#concurrency - 1]!)?.onActive();
+    }
   }
 
   /** Asks the worker to end its task (only when nothing runs on it): its thread stays for piscina to reuse. */
@@ -97,8 +119,15 @@ export class Lane {
   #end(why: string): void {
     this.over = true;
     this.#channel.close();
-    const lost = [...this.#requests.values()];
-    this.#requests.clear();
-    for (const r of lost) r.onLost(why);
+    const order = this.#order;
+    const requests = this.#requests;
+    this.#order = [];
+    this.#requests = new Map();
+    // Last first: each request that never started goes back to the head of the pool's queue, so they keep their order.
+    for (let i = order.length - 1; i >= 0; i--) {
+      const r = requests.get(order[i]!)!;
+      if (i >= this.#concurrency && r.movable) r.onNeverStarted();
+      else r.onLost(why);
+    }
   }
 }
