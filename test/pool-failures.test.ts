@@ -196,6 +196,26 @@ describe('a worker that dies', () => {
     });
   });
 
+  it('a request waiting its turn on a worker that dies is run by another worker (200); only the one that killed it gets 502', async () => {
+    await pool({ workers: 1, timeoutMs: 10_000, apps: [mount('/exit', 'exit-on-flag.mjs'), ok] }, async (g) => {
+      const flag = newFlag();
+      const killer = request(`${g.url}/exit?flag=${encodeURIComponent(flag)}`);
+      await g.waitForLog((l) => appWrote(l, 'about to exit'));
+      const waiting = request(`${g.url}/ok`);
+      const queued = await g.waitForLog((l) => l.msg === 'waits its turn on a busy worker' && l.url === '/ok');
+      writeFileSync(flag, '');
+      expect((await killer).status).toBe(502);
+      const r = await waiting;
+      expect(r.status).toBe(200);
+      expect(r.text).toMatch(/^ok thread=\d+/);
+      expect(r.text).not.toContain(`thread=${queued.thread} `);
+      await g.waitForLog((l) => l.msg === 'its worker went before its turn: it runs on another' && l.url === '/ok');
+      const died = g.logs.filter((l) => l.code === 'WORKER_DIED');
+      expect(died).toHaveLength(1);
+      expect(died[0]!.msg).toContain('/exit');
+    });
+  });
+
   it('an app over --worker-memory gets 502, its worker is replaced, and the next request is fine', async () => {
     await pool({ workers: 1, workerMemoryMb: 32, timeoutMs: 20_000, apps: [mount('/hoard', 'fail-memory.mjs'), ok] }, async (g) => {
       const r = await request(`${g.url}/hoard`, { timeoutMs: 25_000 });

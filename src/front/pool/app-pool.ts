@@ -236,7 +236,18 @@ export class AppPool {
         lane = next;
         if (clientGone) return finish(); // it left while waiting for another worker
         lane.served++;
-        lane.start(id, start, { onMessage, onLost, onActive, onNeverStarted: () => requeue(exchange), movable: !start.hasBody });
+        let active = false;
+        lane.start(id, start, {
+          onMessage,
+          onLost,
+          onActive: () => { active = true; onActive(); },
+          onNeverStarted: () => {
+            log.info({ ...where, thread: lane.worker }, 'its worker went before its turn: it runs on another');
+            requeue(exchange);
+          },
+          movable: !start.hasBody,
+        });
+        if (!active) log.debug({ ...where, thread: lane.worker }, 'waits its turn on a busy worker');
       },
     };
 
