@@ -304,6 +304,26 @@ describe('admission', () => {
   });
 });
 
+describe('--worker-concurrency', () => {
+  it('with 2, one worker runs two requests at once; with the default 1, the second waits for the first', async () => {
+    for (const [workerConcurrency, together] of [[2, true], [1, false]] as const) {
+      await pool({ workers: 1, workerConcurrency, apps: [mount('/hold', 'fail-hold.mjs')] }, async (g) => {
+        const flag = newFlag();
+        const hold = (id: string) => request(`${g.url}/hold?id=${id}&flag=${encodeURIComponent(flag)}`);
+        const first = hold('first');
+        await g.waitForLog((l) => appWrote(l, 'holding first'));
+        const second = hold('second');
+        if (together) await g.waitForLog((l) => appWrote(l, 'holding second'));
+        else await g.waitForLog((l) => l.msg === 'waits its turn on a busy worker');
+        expect(g.logs.some((l) => appWrote(l, 'holding second'))).toBe(together);
+        writeFileSync(flag, '');
+        expect((await first).text).toBe('released first\n');
+        expect((await second).text).toBe('released second\n');
+      });
+    }
+  });
+});
+
 describe('--max-body for apps', () => {
   const marker = mount('/marker', 'fail-marker.mjs');
 

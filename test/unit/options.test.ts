@@ -28,6 +28,8 @@ describe('resolveOptions', () => {
       setEnv: {},
       passAuth: false,
       chunkedBody: 'buffer',
+      spawner: 'helper',
+      workerConcurrency: 1,
       debug: false,
       logLevel: 'info',
     });
@@ -55,6 +57,9 @@ describe('resolveOptions', () => {
   it.each([
     [{ mode: 'fast' as Options['mode'] }, 'mode'],
     [{ chunkedBody: 'spool' as Options['chunkedBody'] }, 'chunked-body'],
+    [{ spawner: 'fork' as Options['spawner'] }, 'spawner'],
+    [{ workerConcurrency: 0 }, 'worker-concurrency'],
+    [{ workerConcurrency: 1.5 }, 'worker-concurrency'],
     [{ port: -1 }, 'port'],
     [{ port: 65536 }, 'port'],
     [{ port: 80.5 }, 'port'],
