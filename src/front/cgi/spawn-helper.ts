@@ -25,6 +25,7 @@ const errnoNames = new Map(Object.entries(os.constants.errno).map(([name, n]) =>
 const signalNames = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 interface Tracked {
+  file: string;
   /** Settles the spawn() call, until 'S' or 'F' arrives. */
   started?: { resolve: (pid: number) => void; reject: (e: GatewayError) => void };
   stderr: PassThrough;
@@ -92,10 +93,6 @@ class HelperProcess {
     return this.#proc.pid;
   }
 
-  get dead(): boolean {
-    return this.#dead;
-  }
-
   async spawn(req: SpawnRequest): Promise<CgiChild> {
     const id = ++this.#nextId >>> 0;
     const spec = specFrame(id, req);
@@ -103,7 +100,7 @@ class HelperProcess {
     const lost = new AbortController();
     let exit!: (status: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((resolve) => { exit = resolve; });
-    const tracked: Tracked = { stderr, exit, lost };
+    const tracked: Tracked = { file: req.file, stderr, exit, lost };
     const pid = new Promise<number>((resolve, reject) => { tracked.started = { resolve, reject }; });
     this.#tracked.set(id, tracked);
     if (this.#tracked.size === 1) this.#holdLoop();
@@ -180,8 +177,8 @@ class HelperProcess {
       case 'F': {
         const errno = body.readInt32LE(0);
         const name = errnoNames.get(errno) ?? `errno ${errno}`;
-        const why = name === 'ENOEXEC' ? 'is neither a #! script nor an ELF binary (ENOEXEC)' : `could not be started: ${name}`;
-        t.started?.reject(new GatewayError('CGI_START_FAILED', `${why}`));
+        const why = name === 'ENOEXEC' ? `${t.file} is neither a #! script nor an ELF binary (ENOEXEC)` : `could not start ${t.file}: ${name}`;
+        t.started?.reject(new GatewayError('CGI_START_FAILED', why));
         this.#forget(id);
         break;
       }
@@ -250,10 +247,6 @@ export class HelperSpawner implements Spawner {
   /** Settles once the first helper is listening; rejects if it cannot start (the caller falls back). */
   get ready(): Promise<void> {
     return this.#current.ready;
-  }
-
-  get pid(): number | undefined {
-    return this.#current.pid;
   }
 
   async spawn(req: SpawnRequest): Promise<CgiChild> {
