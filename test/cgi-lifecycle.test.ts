@@ -201,7 +201,8 @@ describe('admission control', () => {
         expect(r1.text).toBe('released\n');
         expect(queued.r.status).toBe(200);
         expect(queued.r.text).toBe('released\n');
-        expect(started()).toBe(2);
+        // stderr reaches the log on its own channel, not necessarily before the response does.
+        await eventually(() => started() === 2);
       },
       { maxCgi: 1, maxQueue: 1, setEnv: { FLAG: flag } },
     );

@@ -75,10 +75,11 @@ class HelperProcess {
 
   #onReady: () => void;
   #ready = false;
+  #closing = false;
 
   /** Keeps the event loop alive exactly while frames are awaited: before 'R', and while any child is tracked. */
   #holdLoop(): void {
-    const hold = !this.#ready || this.#tracked.size > 0;
+    const hold = !this.#ready || this.#tracked.size > 0 || this.#closing;
     const out = this.#proc.stdout as unknown as net.Socket;
     if (hold) {
       this.#proc.ref();
@@ -141,7 +142,9 @@ class HelperProcess {
   /** Ends the lifeline: the helper kills whatever is left and exits. */
   async close(): Promise<void> {
     if (!this.#dead) {
-      this.#proc.ref(); // waiting for it to go is work: keep the loop alive for it
+      // Waiting for it to go is work: the loop stays alive until its exit and its stdout's end ('close').
+      this.#closing = true;
+      this.#holdLoop();
       this.#proc.stdin.end();
     }
     await this.gone;
