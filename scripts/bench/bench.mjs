@@ -1,210 +1,298 @@
-// The bench: what a process per request costs against a warm pool, each measured against its own limit
-// in the same run, and written to BENCHMARKS.md. Usage: npm run bench [-- --quick]
+// The bench: what a process per request costs against a warm pool, each measured against its own limit in the
+// same run, written to BENCHMARKS.md, bench/results/<time>.json and bench/charts/*.svg.
 //
-// Method: every server is a separate process on 127.0.0.1; readiness is polled, never slept on; each load
-// starts with a discarded warm-up; any non-2xx or socket error fails the bench; children are killed in
-// `finally`. Ratios compare figures taken minutes apart on the same machine, so noise partly cancels.
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+// Usage: npm run bench [-- --quick | --smoke] [--only NAME[,NAME]]… [--out DIR] [--seed N]
+//        npm run bench -- --compare A.json B.json
+//        npm run bench -- --report bench/results/<time>.json   (re-render the report, measure nothing)
+//
+// Method (BENCHMARKS.md repeats it with this run's numbers):
+// - every subject is a real server process on 127.0.0.1 in its own process group; readiness is polled (log line,
+//   then the first correct answer), never slept on; the server's whole tree is killed in `finally`;
+// - each subject's answer is checked (status and body) before timing, and every answer under load must carry
+//   that exact body; any non-2xx, socket error, timeout or wrong body fails the subject: an error row and a
+//   non-zero exit, never a silent number;
+// - one discarded warm-up per server; subjects in shuffled order (the seed is printed and recorded);
+// - each figure is the median of ≥3 runs (1 with --smoke) and keeps its spread; every run is in the JSON;
+// - baselines in the same run: the in-process ceiling for the pool, the xargs raw-spawn floor for CGI;
+// - issue 6's spawn designs (Node's own spawn, gatehouse-spawner) are measured with no HTTP, against that floor,
+//   from a calling process holding 0 and 400 MiB (designs.mjs runs spawn-designs.mjs once per run);
+// - the load generator's own CPU share is recorded (on 2 cores it competes with the server).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { buildCharts } from './chart-set.mjs';
+import { compareFiles } from './compare.mjs';
+import { measureDesign } from './designs.mjs';
+import { floorParallel, measureFloor } from './floor.mjs';
+import { describeMachine, describeVersions, findLighttpd, findPython } from './machine.mjs';
+import { measureImport, measureServer } from './measure.mjs';
+import { measureMemory } from './memory.mjs';
+import { profiles } from './profiles.mjs';
+import { Progress } from './progress.mjs';
+import { deriveFigures } from './ratios.mjs';
+import { writeReport } from './report.mjs';
+import { killAllNow } from './server.mjs';
+import { seededRandom, shuffle, summarize } from './stats.mjs';
+import { buildSubjects, selectSubjects } from './subjects.mjs';
+import { measureInterference, measureSweep } from './sweep.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const quick = process.argv.includes('--quick');
-const seconds = quick ? 3 : 10;
-const warmupSeconds = quick ? 1 : 2;
-const coldRuns = quick ? 3 : 5;
-const cpuCount = availableParallelism();
-const maxCgi = 2 * cpuCount; // the gateway's default --max-cgi
-const poolConnections = 32;
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(benchDir, '..', '..');
 
-const addModule = path.join(root, 'dist', 'examples', 'apps', 'add.js');
-const cgiChild = path.join(root, 'dist', 'src', 'workers', 'cgi-child.js');
-const benchCgiDir = path.join(root, 'scripts', 'bench', 'cgi-bin');
-const helloScript = path.join(benchCgiDir, 'hello.sh');
-const addPath = '/add/?operand=2&operand=3';
-
-/** Starts a process that prints a readiness line; resolves with its URL and handle. */
-async function startServer(args, readyUrl) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const url = await new Promise((resolve, reject) => {
-    lines.on('line', (line) => {
-      const port = /^listening (\d+)$/.exec(line)?.[1];
-      if (port) return resolve(`http://127.0.0.1:${port}`);
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'listening') resolve(entry.url.replace(/\/$/, ''));
-      } catch {}
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  // From here on the output (access lines) is drained unparsed, so the bench spends no CPU on it.
-  lines.close();
-  child.stdout.on('data', () => {});
-  child.stdout.resume();
-  if (readyUrl) await waitFor200(url + readyUrl);
-  return { url, child, stop: () => stop(child) };
-}
-
-function stop(child) {
-  if (child.exitCode !== null) return Promise.resolve();
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  return exited;
-}
-
-async function waitFor200(url, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.ok) return;
-    } catch {}
-    if (Date.now() > until) throw new Error(`${url} never answered 200`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Peak resident memory of a process, from the kernel's high-water mark. */
-function peakRssMb(pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function load(url, connections, duration = seconds) {
-  await autocannon({ url, connections, duration: warmupSeconds });
-  const r = await autocannon({ url, connections, duration });
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  // One connection means back-to-back requests: the time per request is exact from the count, while
-  // autocannon's latency samples are whole milliseconds.
-  const perRequestMs = connections === 1 ? (duration * 1000) / r.requests.total : r.latency.mean;
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, mean: perRequestMs };
-}
-
-function floor(program, args, env, concurrency) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'scripts', 'bench', 'floor.mjs'), String(seconds), String(concurrency), JSON.stringify(env), program, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`floor exited ${code}`))));
-  });
-}
-
-/** From process start to the first 200 of the app: what a cold start costs. Median of `coldRuns`. */
-async function coldStart(mode) {
-  const times = [];
-  for (let i = 0; i < coldRuns; i++) {
-    const t0 = performance.now();
-    const s = await startServer(gatewayArgs(mode), addPath);
-    times.push(performance.now() - t0);
-    await s.stop();
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
-const gatewayArgs = (mode) => ['bin/gatehouse.js', '--port', '0', '--mode', mode, '--app', `/add=${addModule}`, '--cgi-dir', benchCgiDir];
-
-const cgiEnv = {
-  PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', SERVER_NAME: '127.0.0.1',
-  SERVER_PORT: '8000', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_SOFTWARE: 'bench', SCRIPT_NAME: '/add', PATH_INFO: '/',
-  QUERY_STRING: 'operand=2&operand=3', REMOTE_ADDR: '127.0.0.1', REQUEST_SCHEME: 'http',
-};
-
-const results = {};
-const servers = [];
-try {
-  process.stderr.write('bench: ceiling (app in-process, bare node:http)…\n');
-  let s = await startServer([path.join('scripts', 'bench', 'ceiling.mjs'), addModule], addPath);
-  servers.push(s);
-  results.ceiling = { ...(await load(s.url + addPath, poolConnections)), c1: await load(s.url + addPath, 1), rssMb: peakRssMb(s.child.pid) };
-  await s.stop();
-
-  process.stderr.write('bench: pool mode…\n');
-  s = await startServer(gatewayArgs('pool'), addPath);
-  servers.push(s);
-  results.pool = { ...(await load(s.url + addPath, poolConnections)), c1: await load(s.url + addPath, 1) };
-  results.poolScript = await load(s.url + '/cgi-bin/hello.sh', maxCgi);
-  results.pool.rssMb = peakRssMb(s.child.pid);
-  await s.stop();
-
-  process.stderr.write('bench: CGI mode…\n');
-  s = await startServer(gatewayArgs('cgi'), addPath);
-  servers.push(s);
-  results.cgi = { ...(await load(s.url + addPath, maxCgi)), c1: await load(s.url + addPath, 1) };
-  results.cgiScript = await load(s.url + '/cgi-bin/hello.sh', maxCgi);
-  results.cgi.rssMb = peakRssMb(s.child.pid);
-  await s.stop();
-
-  process.stderr.write('bench: CGI floors (spawn without HTTP)…\n');
-  results.floorApp = await floor(process.execPath, [cgiChild, addModule], cgiEnv, maxCgi);
-  results.floorScript = await floor(helloScript, [], { PATH: cgiEnv.PATH }, maxCgi);
-
-  process.stderr.write('bench: cold starts…\n');
-  results.coldPool = await coldStart('pool');
-  results.coldCgi = await coldStart('cgi');
-} finally {
-  await Promise.all(servers.map((s) => s.stop()));
-}
-
-const r = results;
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const ratio = (a, b) => fmt(a / b, 2);
-// Break-even: the pool's extra start-up cost, paid back by what each request saves against CGI mode (c=1).
-const savedPerRequestMs = r.cgi.c1.mean - r.pool.c1.mean;
-const breakEven = savedPerRequestMs > 0 ? Math.max(0, Math.ceil((r.coldPool - r.coldCgi) / savedPerRequestMs)) : Infinity;
-
-const md = `# Benchmarks
-
-Written by \`npm run bench\`${quick ? ' (quick run)' : ''} on ${new Date().toISOString().slice(0, 10)}:
-${cpuCount} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${fmt(totalmem() / 1024 ** 3, 0)} GiB, Node ${process.version}.
-Every figure below comes from the same run; compare the ratios, not the absolute numbers, across machines.
-
-## What is measured
-- **The app**: \`examples/apps/add\` (the adding machine), \`GET ${addPath}\`, the same module in every row.
-- **Pool mode** against its **ceiling**: the same app called in-process by a bare \`node:http\` server
-  (\`scripts/bench/ceiling.mjs\`: same environ builder, same \`runApp\`, no thread hop).
-- **CGI mode** against its **floor**: the same program spawned back to back with no HTTP at all, from a small Node
-  process (\`scripts/bench/floor.mjs\`), with the concurrency of the gateway's default \`--max-cgi\` (${maxCgi}).
-- **A shell script** (\`scripts/bench/cgi-bin/hello.sh\`) through \`/cgi-bin/\`, against spawning it directly.
-- Load: autocannon, ${seconds} s per figure after a ${warmupSeconds} s warm-up that is discarded; ${poolConnections} connections for
-  the pool and the ceiling, ${maxCgi} for CGI. Time per request at c=1 is a separate ${seconds} s run with one connection: its duration divided by its request count.
-  Any non-2xx response or socket error fails the bench.
-- Cold start: from starting the process to the first 200 from the app, median of ${coldRuns}.
-- Memory: the gateway process's peak RSS (\`VmHWM\`) after its loads.
-
-## Results
-
-| what | req/s | p50 ms | p99 ms | ms per request at c=1 | peak RSS MiB |
-|---|---:|---:|---:|---:|---:|
-| ceiling: app in-process, bare node:http | ${fmt(r.ceiling.rps)} | ${r.ceiling.p50} | ${r.ceiling.p99} | ${fmt(r.ceiling.c1.mean, 2)} | ${fmt(r.ceiling.rssMb)} |
-| **pool mode** | ${fmt(r.pool.rps)} | ${r.pool.p50} | ${r.pool.p99} | ${fmt(r.pool.c1.mean, 2)} | ${fmt(r.pool.rssMb)} |
-| **CGI mode** (a fresh node per request) | ${fmt(r.cgi.rps)} | ${r.cgi.p50} | ${r.cgi.p99} | ${fmt(r.cgi.c1.mean, 2)} | ${fmt(r.cgi.rssMb)} |
-| floor: spawn the app child, no HTTP | ${fmt(r.floorApp.perSecond)} | ${fmt(r.floorApp.p50Ms, 1)} | ${fmt(r.floorApp.p99Ms, 1)} | | |
-| sh script via /cgi-bin/, pool-mode front | ${fmt(r.poolScript.rps)} | ${r.poolScript.p50} | ${r.poolScript.p99} | | |
-| sh script via /cgi-bin/, CGI-mode front | ${fmt(r.cgiScript.rps)} | ${r.cgiScript.p50} | ${r.cgiScript.p99} | | |
-| floor: spawn the sh script, no HTTP | ${fmt(r.floorScript.perSecond)} | ${fmt(r.floorScript.p50Ms, 1)} | ${fmt(r.floorScript.p99Ms, 1)} | | |
-
-| ratio | value |
-|---|---:|
-| pool mode ÷ its ceiling (throughput) | ${ratio(r.pool.rps, r.ceiling.rps)} |
-| CGI mode ÷ its floor (throughput) | ${ratio(r.cgi.rps, r.floorApp.perSecond)} |
-| sh script through the gateway ÷ its floor (CGI-mode front) | ${ratio(r.cgiScript.rps, r.floorScript.perSecond)} |
-| sh script, pool-mode front ÷ CGI-mode front (what a big front costs spawning) | ${ratio(r.poolScript.rps, r.cgiScript.rps)} |
-| pool mode ÷ CGI mode (what a process per request costs) | ${ratio(r.pool.rps, r.cgi.rps)} |
-
-| cold start | ms |
-|---|---:|
-| pool mode: start, import check, warm ${cpuCount} workers, first 200 | ${fmt(r.coldPool)} |
-| CGI mode: start, import check, first 200 (one child) | ${fmt(r.coldCgi)} |
-| **break-even**: requests after which the pool's extra start-up has paid for itself (c=1 latency saved ${fmt(savedPerRequestMs, 2)} ms/request) | ${Number.isFinite(breakEven) ? fmt(breakEven) : 'never'} |
+const usage = `usage: node scripts/bench/bench.mjs [--quick | --smoke] [--only NAME[,NAME]]... [--out DIR] [--seed N]
+       node scripts/bench/bench.mjs --compare A.json B.json
+       node scripts/bench/bench.mjs --report RESULTS.json [--out DIR]
+  --quick      fewer subjects, shorter runs (about 90 s)
+  --smoke      one short run of each figure: checks the harness, not the speed
+  --only NAME  run only this subject (a full name, or a group or leading part: ceiling, pool, cgi, sweep, floor,
+               designs…)
+  --out DIR    write DIR/BENCHMARKS.md, DIR/bench/results/, DIR/bench/charts/ instead of the repository
+               (without it, partial runs — --quick, --smoke, --only — write under bench/partial/)
+  --seed N     subject order (default: random, printed)
+  --compare    print each figure of two results files: A, B and the change in per cent
+  --report     rewrite BENCHMARKS.md and the charts from a saved results file, measuring nothing
+               (e.g. after adding profiling notes to scripts/bench/notes.md)
 `;
-writeFileSync(path.join(root, 'BENCHMARKS.md'), md);
-process.stdout.write(md);
+
+function parseArgs(argv) {
+  const o = { quick: false, smoke: false, only: [], out: null, seed: null, compare: null, report: null, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--smoke') o.smoke = true;
+    else if (a === '--only') o.only.push(...value().split(',').filter(Boolean));
+    else if (a === '--out') o.out = path.resolve(value());
+    else if (a === '--seed') o.seed = Number(value());
+    else if (a === '--compare') o.compare = [value(), value()];
+    else if (a === '--report') o.report = value();
+    else if (a === '--help' || a === '-h') o.help = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (o.seed !== null && !Number.isInteger(o.seed)) throw new Error('--seed takes an integer');
+  return o;
+}
+
+/** Does this build of the gateway have --spawner (issue 6)? Then the sweep measures both spawn paths. */
+function hasSpawnerFlag() {
+  const help = execFileSync(process.execPath, [path.join(root, 'bin', 'gatehouse.js'), '--help'], { encoding: 'utf8' });
+  return help.includes('--spawner');
+}
+
+/** Runs one subject with the runner its kind needs; never throws (a failure is the record's `error`). */
+async function runSubject(subject, ctx, profile, step) {
+  try {
+    switch (subject.kind) {
+      case 'server':
+        return await measureServer(subject, ctx, profile, step);
+      case 'import':
+        return await measureImport(subject, ctx, profile, step);
+      case 'sweep':
+        return await measureSweep(subject, ctx, profile, step);
+      case 'interference':
+        return await measureInterference(subject, ctx, profile, step);
+      case 'memory':
+        return await measureMemory({ runs: profile.memoryRuns, streamBytes: profile.streamBytes, uploadBytes: profile.uploadBytes, step });
+      case 'design':
+        return await measureDesign(subject, ctx, profile, step);
+      case 'floor': {
+        const floor = await measureFloor(subject.spec, { runS: profile.floorS, runs: profile.runs, onRun: (i) => step(`run ${i + 1}/${profile.runs}`) });
+        const command = `xargs -P ${floor.parallel} -n 1 ${[subject.spec.command, ...subject.spec.args].join(' ')}`;
+        return { name: subject.name, kind: 'floor', group: subject.group, title: subject.title, of: subject.of, command, error: null, ...floor };
+      }
+      default:
+        throw new Error(`no runner for kind ${subject.kind}`);
+    }
+  } catch (e) {
+    return { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** One line per finished subject, so a long run's log says what it found as it goes. */
+function headline(r) {
+  if (r.error) return `${r.name}: ERROR ${r.error.split('\n')[0]} [${r.elapsedS.toFixed(1)} s]`;
+  const parts = [];
+  if (r.coldStartMs?.median) parts.push(`cold ${r.coldStartMs.median.toFixed(0)} ms`);
+  if (r.latencyC1) parts.push(`p50 ${r.latencyC1.p50Ms.median.toFixed(3)} ms`);
+  for (const [c, t] of Object.entries(r.throughput ?? {})) parts.push(`c=${c} ${t.rps.median.toFixed(0)}/s`);
+  if (r.kind === 'design') parts.push(`${r.perSecond.median.toFixed(1)} spawns/s (${r.perSecond.min.toFixed(1)}–${r.perSecond.max.toFixed(1)}), caller RSS ${r.rssMb.median.toFixed(0)} MiB`);
+  if (r.kind === 'floor') parts.push(`${r.rps.median.toFixed(1)} spawns/s, ${r.cpuMsPerRequest.median.toFixed(2)} CPU ms each`);
+  for (const [script, byC] of Object.entries(r.scripts ?? {})) parts.push(`${script} ${Object.entries(byC).map(([c, t]) => `c=${c} ${t.rps.median.toFixed(0)}/s`).join(' ')}`);
+  if (r.kind === 'interference') parts.push(`p99 alone ${r.alone.p99Ms.median.toFixed(2)} ms, beside CGI ${r.beside.p99Ms.median.toFixed(2)} ms`);
+  if (r.kind === 'memory') parts.push(`stream +${r.stream.growthMb.max.toFixed(1)} MiB, upload +${r.upload.growthMb.max.toFixed(1)} MiB`);
+  return `${r.name}: ${parts.join(', ')} [${r.elapsedS.toFixed(1)} s]`;
+}
+
+async function main() {
+  let o;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n${usage}`);
+    return 2;
+  }
+  if (o.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (o.compare) {
+    process.stdout.write(`${compareFiles(...o.compare)}\n`);
+    return 0;
+  }
+  if (o.report) return rerender(o.report, o.out);
+  for (const built of [['dist', 'src', 'front', 'cli.js'], ['dist', 'examples', 'apps', 'add.js'], ['dist', 'src', 'workers', 'cgi-child.js']]) {
+    if (!existsSync(path.join(root, ...built))) {
+      process.stderr.write(`bench: ${built.join('/')} is missing: run npm run build first\n`);
+      return 2;
+    }
+  }
+
+  const profileName = o.smoke ? 'smoke' : o.quick ? 'quick' : 'full';
+  const profile = profiles[profileName];
+  const spawnerFlag = hasSpawnerFlag();
+  const python = findPython();
+  const lighttpd = findLighttpd();
+  const ctx = {
+    root, benchDir, cgiDir: path.join(benchDir, 'cgi-bin'), cores: availableParallelism(), python, lighttpd,
+    spawners: spawnerFlag ? ['helper', 'direct'] : [null],
+    helperBuilt: existsSync(path.join(root, 'dist', 'spawner', 'gatehouse-spawner')),
+    // Generated files (a peer's configuration): removed when the run ends.
+    tmpDir: mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-run-')),
+  };
+  runTmpDir = ctx.tmpDir;
+  try {
+    return await runBench(o, ctx, { spawnerFlag, profileName, profile });
+  } finally {
+    rmSync(ctx.tmpDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * BENCHMARKS.md and bench/charts/*.svg under `outDir`, from a run's results; also how --report re-renders a saved
+ * run (after a change to the report, or to scripts/bench/notes.md) without measuring again.
+ */
+function writeOutputs(results, outDir) {
+  const chartsDir = path.join(outDir, 'bench', 'charts');
+  mkdirSync(chartsDir, { recursive: true });
+  const charts = {};
+  for (const [file, svg] of Object.entries(buildCharts(results))) {
+    writeFileSync(path.join(chartsDir, file), svg);
+    charts[file] = path.relative(outDir, path.join(chartsDir, file));
+  }
+  const notesFile = path.join(benchDir, 'notes.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : null;
+  const reportFile = path.join(outDir, 'BENCHMARKS.md');
+  writeFileSync(reportFile, writeReport(results, { charts, notes }));
+  return { reportFile, charts: Object.keys(charts).length };
+}
+
+/** --report FILE: the saved run's figures, with the derived ratios and targets recomputed by today's code. */
+function rerender(file, out) {
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  results.derived = deriveFigures(results.subjects, { spawners: results.spawner.modes.map((m) => (m === 'default' ? null : m)) });
+  const outDir = out ?? (results.partial ? path.join(root, 'bench', 'partial') : root);
+  const { reportFile, charts } = writeOutputs(results, outDir);
+  process.stderr.write(`bench: rewrote ${path.relative(process.cwd(), reportFile) || reportFile} and ${charts} charts from ${file}\n`);
+  return 0;
+}
+
+/** Runs the selected subjects in shuffled order and writes the results, charts and report. */
+async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
+  const { python, lighttpd } = ctx;
+  let selected;
+  try {
+    selected = selectSubjects(buildSubjects(ctx), { only: o.only, quick: profileName !== 'full' });
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n`);
+    return 2;
+  }
+  const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const order = shuffle(selected, seededRandom(seed));
+  const partial = profileName !== 'full' || o.only.length > 0;
+  const outDir = o.out ?? (partial ? path.join(root, 'bench', 'partial') : root);
+
+  const progress = new Progress(order.length);
+  progress.note(`bench: ${profileName} run, ${order.length} subjects, seed ${seed}; order: ${order.map((s) => s.name).join(', ')}`);
+  if (!spawnerFlag) progress.note('bench: the gateway has no --spawner flag: the issue-6 sweep measures its only spawn path');
+  if (!python) progress.note('bench: python3 not found: the http.server peer row is skipped');
+  if (!ctx.helperBuilt) progress.note('bench: dist/spawner/gatehouse-spawner is not built: the spawn-design rows for the helper are skipped');
+  if (!lighttpd) progress.note('bench: lighttpd not found: its peer row is skipped (issue 6 aim judged against a reference figure)');
+
+  const startedAt = new Date();
+  const machine = describeMachine();
+  const subjects = {};
+  for (const subject of order) {
+    progress.subject(subject.name);
+    const t0 = performance.now();
+    const record = await runSubject(subject, ctx, profile, (what) => progress.step(what));
+    record.elapsedS = (performance.now() - t0) / 1000;
+    subjects[subject.name] = record;
+    progress.note(headline(record));
+  }
+  const finishedAt = new Date();
+
+  const loadShares = Object.values(subjects).flatMap((r) => Object.values(r.throughput ?? {}).flatMap((t) => t.runs.map((x) => x.loadGenCpuShare)));
+  const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const resultsDir = path.join(outDir, 'bench', 'results');
+  const resultsFile = path.join(resultsDir, `${stamp}${profileName === 'full' ? '' : `-${profileName}`}.json`);
+  const results = {
+    schema: 1,
+    profile: profileName,
+    partial,
+    only: o.only,
+    seed,
+    order: order.map((s) => s.name),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    wallS: (finishedAt - startedAt) / 1000,
+    resultsFile: path.relative(outDir, resultsFile),
+    root,
+    machine,
+    versions: describeVersions(python, lighttpd),
+    // Without its binary (no C compiler at build time) the gateway falls back to forking from the front.
+    spawner: { flag: spawnerFlag, modes: ctx.spawners.map((x) => x ?? 'default'), helperBuilt: ctx.helperBuilt },
+    method: { ...profile, floorParallel, sampleEveryMs: 50, loadAverageAtEnd: loadavg() },
+    loadGenerator: { cpuShare: summarize(loadShares) },
+    subjects,
+  };
+  results.derived = deriveFigures(subjects, { spawners: ctx.spawners });
+
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  const { reportFile, charts } = writeOutputs(results, outDir);
+
+  const failed = Object.values(subjects).filter((r) => r.error);
+  progress.note(`bench: done in ${(results.wallS / 60).toFixed(1)} min; wrote ${path.relative(process.cwd(), reportFile) || reportFile}, ${path.relative(process.cwd(), resultsFile)}, ${charts} charts`);
+  for (const t of results.derived.targets) {
+    if (t.mustStatus === 'n/a' && t.aimStatus === 'n/a') continue;
+    progress.note(`  target ${t.id}: ${t.value == null ? '–' : +t.value.toFixed(3)} ${t.unit}: must ${t.mustStatus}${t.aim == null ? '' : `, aim ${t.aimStatus}`}`);
+  }
+  if (failed.length) {
+    progress.note(`bench: ${failed.length} subject(s) FAILED: ${failed.map((r) => r.name).join(', ')}`);
+    for (const r of failed) progress.note(`--- ${r.name}\n${r.error}`);
+    return 1;
+  }
+  return 0;
+}
+
+// An interrupted bench still kills every server it started (they run in their own process groups, so the
+// terminal's Ctrl-C does not reach them), and removes its temp directory.
+let runTmpDir = null;
+function cleanUpNow() {
+  killAllNow();
+  if (runTmpDir) rmSync(runTmpDir, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    cleanUpNow();
+    process.exit(130);
+  });
+}
+process.once('exit', cleanUpNow);
+
+process.exitCode = await main();

@@ -1,25 +1,37 @@
-// The pool's ceiling: the same app called in-process by a bare node:http server — same environ builder,
-// same runApp, no thread hop. Usage: node ceiling.mjs MODULE; prints `listening PORT`.
+// The pool's ceiling: the same app modules called in-process by a bare node:http server — the gateway's own
+// environ builder and runApp, no thread hop, no access log. Usage: node ceiling.mjs PREFIX=MODULE...
+// Prints the gateway's `listening` line shape ({"msg":"listening","url":…}), so the bench starts both alike.
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { appFromModule, BodyInput, runApp } from '../../dist/src/app/index.js';
 import { buildEnviron } from '../../dist/src/front/environ.js';
 import { parseRequestTarget } from '../../dist/src/front/request-target.js';
 
-const modulePath = process.argv[2];
-const app = appFromModule(await import(pathToFileURL(modulePath).href), modulePath);
+const mounts = await Promise.all(
+  process.argv.slice(2).map(async (arg) => {
+    const eq = arg.indexOf('=');
+    const [prefix, modulePath] = [arg.slice(0, eq), arg.slice(eq + 1)];
+    return { prefix, app: appFromModule(await import(pathToFileURL(modulePath).href), modulePath) };
+  }),
+);
+const errors = { write() {}, writelines() {}, flush() {} };
 
 const server = createServer(async (req, res) => {
   const target = parseRequestTarget(req.url);
+  const mount = mounts.find((m) => target.path === m.prefix || target.path.startsWith(`${m.prefix}/`));
+  if (!mount) {
+    res.statusCode = 404;
+    return res.end();
+  }
   const facts = {
     method: req.method, target, url: req.url, httpVersion: req.httpVersion, rawHeaders: req.rawHeaders,
     remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort,
     localAddress: req.socket.localAddress, localPort: req.socket.localPort, scheme: 'http',
   };
+  const where = { scriptName: mount.prefix, pathInfo: target.path.slice(mount.prefix.length), documentRoot: '/' };
   const environ = {
-    ...buildEnviron(facts, { scriptName: '/add', pathInfo: target.path.slice(4), documentRoot: '/' }, { length: null, streamedChunked: false }, { passAuth: false }),
-    'gateway.version': [1, 0], 'gateway.url_scheme': 'http', 'gateway.input': new BodyInput(req),
-    'gateway.errors': { write() {}, writelines() {}, flush() {} },
+    ...buildEnviron(facts, where, { length: null, streamedChunked: false }, { passAuth: false }),
+    'gateway.version': [1, 0], 'gateway.url_scheme': 'http', 'gateway.input': new BodyInput(req), 'gateway.errors': errors,
     'gateway.multithread': false, 'gateway.multiprocess': false, 'gateway.run_once': false,
   };
   const sink = {
@@ -33,7 +45,9 @@ const server = createServer(async (req, res) => {
     chunk: (data) => new Promise((resolve) => res.write(data, resolve)),
     end: async () => { res.end(); },
   };
-  await runApp(app, environ, sink);
+  await runApp(mount.app, environ, sink);
 });
-server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+server.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${server.address().port}/` }));
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -6,7 +6,7 @@
 // HOLD_MB: this process first allocates and touches that much memory, as a front holding loaded apps does.
 // Prints one JSON line: { design, holdMb, rssMb, runs, seconds, perSecond }.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const [design, scriptArg, secondsArg, concurrencyArg, holdArg = '0'] = process.argv.slice(2);
@@ -14,6 +14,11 @@ const script = path.resolve(scriptArg);
 const seconds = Number(secondsArg);
 const concurrency = Number(concurrencyArg);
 const holdMb = Number(holdArg);
+const designs = ['xargs', 'node', 'helper'];
+if (!designs.includes(design) || !scriptArg || !(seconds > 0) || !(Number.isInteger(concurrency) && concurrency > 0) || !(Number.isInteger(holdMb) && holdMb >= 0)) {
+  process.stderr.write(`usage: node spawn-designs.mjs ${designs.join('|')} SCRIPT SECONDS CONCURRENCY [HOLD_MB]\n`);
+  process.exit(2);
+}
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', REQUEST_METHOD: 'GET', QUERY_STRING: '' };
 
 // Resident, not just reserved: every page is written, as live heap objects would be.
@@ -51,8 +56,13 @@ async function viaNode() {
         child.on('error', reject);
         child.on('close', (code) => {
           if (code !== 0) return reject(new Error(`${script} exited ${code}`));
-          checkOutput(out);
-          resolve();
+          // A throw here would be an uncaught exception in an event handler, not this run's rejection.
+          try {
+            checkOutput(out);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
         });
       }),
   );
@@ -60,11 +70,16 @@ async function viaNode() {
 
 async function viaHelper() {
   const { HelperSpawner, spawnerBinary } = await import('../../dist/src/front/cgi/spawn-helper.js');
-  const log = { child: () => log, warn() {}, error() {}, info() {} };
+  if (!existsSync(spawnerBinary)) throw new Error(`${spawnerBinary} is not built (npm run build needs a C compiler)`);
+  // The client logs a warning and forks from this process when the helper is not running (and an error when it
+  // died): either would make this design's figure Node's own spawn, so both fail the run instead.
+  let trouble = null;
+  const log = { child: () => log, warn: (f, m) => (trouble ??= `${m} ${JSON.stringify(f)}`), error: (f, m) => (trouble ??= `${m} ${JSON.stringify(f)}`), info() {}, debug() {} };
   const spawner = new HelperSpawner(spawnerBinary, log);
   await spawner.ready;
   try {
     return await timed(async () => {
+      if (trouble) throw new Error(`gatehouse-spawner: ${trouble}`);
       const child = await spawner.spawn({ file: script, args: [], cwd: '/', env, runAs: null, killGraceMs: 1000, stdin: false });
       child.stdin.end();
       child.stderr.resume();
@@ -74,6 +89,9 @@ async function viaHelper() {
       const exit = await child.exited;
       if (exit.code !== 0) throw new Error(`${script} exited ${exit.code ?? exit.signal}`);
       checkOutput(out);
+    }).then((r) => {
+      if (trouble) throw new Error(`gatehouse-spawner: ${trouble}`);
+      return r;
     });
   } finally {
     await spawner.close();
@@ -96,7 +114,13 @@ function viaXargs() {
   return { runs: n, seconds: run(n) };
 }
 
-const result = design === 'xargs' ? viaXargs() : design === 'node' ? await viaNode() : design === 'helper' ? await viaHelper() : null;
-if (!result) throw new Error(`unknown design ${design}`);
+let result;
+try {
+  result = design === 'xargs' ? viaXargs() : design === 'node' ? await viaNode() : await viaHelper();
+} catch (e) {
+  // One line a caller can quote (the bench puts it in the subject's error row), not a stack trace.
+  process.stderr.write(`spawn-designs ${design}: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
 console.log(JSON.stringify({ design, holdMb, rssMb: Math.round(rssMb()), runs: result.runs, seconds: result.seconds, perSecond: result.runs / result.seconds }));
 void ballast.length;
