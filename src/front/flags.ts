@@ -58,7 +58,7 @@ export const flags: readonly Flag[] = [
     set: (o, v) => { o.timeoutMs = seconds('timeout', v); } },
   { name: 'max-body', arg: 'BYTES', shown: mib(defaults.maxBodyBytes), help: 'largest request body accepted (K, M, G suffixes allowed); larger → 413',
     set: (o, v) => { o.maxBodyBytes = bytes('max-body', v); } },
-  { name: 'max-cgi', arg: 'N', shown: '2 × CPUs', help: 'scripts running at once', set: (o, v) => { o.maxCgi = integer('max-cgi', v); } },
+  { name: 'max-cgi', arg: 'N', shown: '4 × CPUs', help: 'scripts running at once', set: (o, v) => { o.maxCgi = integer('max-cgi', v); } },
   { name: 'max-queue', arg: 'N', shown: String(defaults.maxQueue), help: 'requests waiting for a script slot or a pool worker; beyond it, 503 with Retry-After',
     set: (o, v) => { o.maxQueue = integer('max-queue', v); } },
   { name: 'cgi-user', arg: 'NAME', shown: defaults.cgiUser, help: 'user scripts run as when the server runs as root', set: (o, v) => { o.cgiUser = v; } },

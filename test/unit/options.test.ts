@@ -21,7 +21,7 @@ describe('resolveOptions', () => {
       port: 8000,
       timeoutMs: 30_000,
       maxBodyBytes: 100 * 1024 * 1024,
-      maxCgi: 2 * availableParallelism(),
+      maxCgi: 4 * availableParallelism(),
       maxQueue: 100,
       cgiUser: 'nobody',
       passEnv: [],
