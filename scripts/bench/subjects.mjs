@@ -160,6 +160,8 @@ function lighttpdConfig(ctx, port) {
     `server.bind = "127.0.0.1"`,
     `server.port = ${port}`,
     'server.modules = ( "mod_cgi" )',
+    // Its default closes a keep-alive connection after 1,000 requests, which a load run would count as dropped.
+    'server.max-keep-alive-requests = 1000000',
     ...(root ? ['server.username = "nobody"', 'server.groupname = "nogroup"'] : []),
     '$HTTP["url"] =~ "^/cgi-bin/" { cgi.assign = ( "" => "" ) }',
     '',
