@@ -29,6 +29,7 @@ beforeAll(async () => {
         maxBodyBytes: 128 * MiB,
         apps: [
           app('/two-step', 'two-step.mjs'),
+          app('/late-length', 'late-length.mjs'),
           app('/late-headers', 'late-headers.mjs'),
           app('/imperative', 'imperative.mjs'),
           app('/start-twice', 'start-twice.mjs'),
@@ -104,6 +105,16 @@ describe.each(modes)('the app interface in %s mode', (mode) => {
       expect(stream.text).toBe('part one\n'); // the second part cannot exist yet: the app waits for our flag
       writeFileSync(path.join(dir, 'go'), '');
       expect(await stream.ended).toBe('part one\npart two\n');
+    });
+
+    it("frames the response with the app's own Content-Length even when the rest of the body comes late", async () => {
+      const dir = flagDir();
+      const stream = openStream(`${g().url}/late-length?dir=${encodeURIComponent(dir)}`);
+      await eventually(() => stream.text === 'first ');
+      expect(stream.response?.headers['content-length']).toBe('11');
+      expect(stream.response?.headers['transfer-encoding']).toBeUndefined();
+      writeFileSync(path.join(dir, 'go'), '');
+      expect(await stream.ended).toBe('first last\n');
     });
 
     it('sends no headers while the app has yielded only an empty chunk, and sends them with the first non-empty one', async () => {

@@ -47,8 +47,11 @@ export class PortSink implements ResponseSink {
   async chunk(data: Uint8Array): Promise<void> {
     const head = this.#head;
     if (head && head.contentLength !== null && head.contentLength <= coalesceBytes) {
-      this.#held.push(data); // a small body of known length: send it whole, with the head, at end()
+      // A small body of known length: what the app yields in this turn goes out with the head in one message
+      // (the whole response, if it ends in this turn); a later part is never held back waiting for the rest.
+      this.#held.push(data);
       this.#heldBytes += data.length;
+      if (this.#held.length === 1) setImmediate(() => this.#release());
       return;
     }
     while (this.#credits === 0 && !this.signal.aborted) await new Promise<void>((r) => (this.#waiting = r));
@@ -61,6 +64,18 @@ export class PortSink implements ResponseSink {
       this.#head = null;
       this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
     } else this.#post({ t: 'chunk', data: bytes }, [bytes.buffer as ArrayBuffer]);
+  }
+
+  /** The turn ended before the body did: send the head and what is held, and stream the rest. */
+  #release(): void {
+    const head = this.#head;
+    if (!head || this.signal.aborted) return;
+    this.#head = null;
+    this.#credits--;
+    const bytes = new Uint8Array(Buffer.concat(this.#held)); // a copy, for the same reason as in chunk()
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
   async end(): Promise<void> {

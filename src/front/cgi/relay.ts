@@ -131,6 +131,9 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       if (phase !== 'holding') return;
       clearTimeout(holdTimer);
       phase = 'streaming';
+      // The app child's own length is trusted (runApp computed it): frame with it even when the body is late,
+      // so the framing does not depend on how the bytes happened to arrive.
+      if (declared !== null) res.setHeader('Content-Length', declared);
       const body = held;
       held = [];
       heldBytes = 0;
