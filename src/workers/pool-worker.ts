@@ -33,7 +33,7 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
       while (running.size < data.concurrency && waiting.length) {
         const req = waiting.shift()!;
         const post: Post = (m, transfer) => lane.post({ ...m, id: req.id }, transfer);
-        running.set(req.id, () => {}); // taken before the app runs, so a message about it is never lost
+        // serveRequest registers the request in `running` before its first await, so the loop sees it.
         void serveRequest(req.id, req, post, running).then(() => {
           lane.flush(); // the result is out before anything else starts
           next();
