@@ -8,7 +8,8 @@ export const profiles = {
     warmupS: 1, // one discarded load per server before anything is timed
     loadS: 1.5, // one autocannon run
     slowLoadS: 2.5, // subjects that answer < 100 req/s need longer runs for a stable count
-    sweepLoadS: 2, // 1 s runs left the sh rates within noise of each other (spreads of ±20 %)
+    // 1 s runs left the sh rates within noise of each other (spreads of ±20 %); 2 s made the full run 9.9 min.
+    sweepLoadS: 1.5,
     sweepSlowLoadS: 1.2, // hello.js in the sweep
     probeS: 1, // one sub-millisecond latency probe
     probeMinRequests: 20,
