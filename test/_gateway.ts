@@ -225,6 +225,22 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/** Running, as opposed to gone or dead-but-unreaped (an orphan killed with its group is reaped by init, not by us). */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The numbers a fixture printed on stderr as `NAME=N [M…]`, read from the gateway's log. */
+export async function stderrNumbers(g: RunningGateway, name: string): Promise<number[]> {
+  const re = new RegExp(`^${name}=(\\d+(?: \\d+)*)$`);
+  const line = await g.waitForLog((l) => typeof l.stderr === 'string' && re.test(l.stderr));
+  return re.exec(String(line.stderr))![1]!.split(' ').map(Number);
+}
+
 /** Polls `cond` until true or the bound passes; never a bare sleep. */
 export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<void> {
   const until = Date.now() + timeoutMs;

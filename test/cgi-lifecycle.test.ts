@@ -7,7 +7,7 @@ import { get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bin, eventually, fixtures, processExists, reachableCopy, request, requireBuild, root, startCommand, withGateway, zombieChildren, type Command, type Reply, type RunningGateway } from './_gateway.js';
+import { bin, eventually, isRunning, stderrNumbers, fixtures, processExists, reachableCopy, request, requireBuild, root, startCommand, withGateway, zombieChildren, type Command, type Reply, type RunningGateway } from './_gateway.js';
 import { flags } from '../src/front/flags.js';
 import type { Options } from '../src/front/options.js';
 
@@ -31,23 +31,6 @@ const run = <T>(fn: (g: RunningGateway) => Promise<T>, extra: Partial<Options> =
 let flagCount = 0;
 const newFlag = () => path.join(flagDir, `flag-${++flagCount}`);
 
-/** Running, as opposed to gone or dead-but-unreaped (an orphaned grandchild is reaped by init, not by us). */
-function running(pid: number): boolean {
-  if (!processExists(pid)) return false;
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/** The numbers a fixture printed on stderr as `NAME=N [M…]`, read from the log. */
-async function stderrNumbers(g: RunningGateway, name: string): Promise<number[]> {
-  const re = new RegExp(`^${name}=(\\d+(?: \\d+)*)$`);
-  const line = await g.waitForLog((l) => typeof l.stderr === 'string' && re.test(l.stderr));
-  return re.exec(String(line.stderr))![1]!.split(' ').map(Number);
-}
-
 /** Rejects if `p` has not settled within the bound (a guard against hanging, not a timing assertion). */
 function within<T>(p: Promise<T>, boundMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -64,7 +47,7 @@ describe('--timeout', () => {
         const r = await request(`${g.url}/cgi-bin/hang-before-headers.sh`);
         expect(r.status).toBe(504);
         const [script, grandchild] = await stderrNumbers(g, 'pids');
-        await eventually(() => !processExists(script!) && !running(grandchild!));
+        await eventually(() => !processExists(script!) && !isRunning(grandchild!));
         await g.waitForLog((l) => l.code === 'TIMEOUT' && l.status === 504);
       },
       { timeoutMs: 1000 },
@@ -127,7 +110,7 @@ describe('client disconnect', () => {
         });
       });
       const [script, grandchild] = await stderrNumbers(g, 'pids');
-      await eventually(() => !processExists(script!) && !running(grandchild!));
+      await eventually(() => !processExists(script!) && !isRunning(grandchild!));
     }); // default --timeout (30 s): what kills the group here is the disconnect
   });
 });
@@ -281,7 +264,7 @@ describe('the gatehouse command', () => {
     expect(processExists(pid)).toBe(true);
     cmd.child.kill('SIGTERM');
     expect(await within(cmd.exited, 15_000, 'the command did not exit after its graceful timeout')).toEqual({ code: 0, signal: null });
-    await eventually(() => !running(pid));
+    await eventually(() => !isRunning(pid));
   });
 
   it.each([[['--port', 'abc']], [['--port', '0', '--nope']], [['--port', '0', '--mode', 'x']]])(

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { descendants, eventually, fixtures, parseEnvDump, reachableCopy, request, startCommand, withGateway, zombieChildren, type RunningGateway } from './_gateway.js';
+import { descendants, eventually, isRunning, stderrNumbers, fixtures, parseEnvDump, reachableCopy, request, startCommand, withGateway, zombieChildren, type RunningGateway } from './_gateway.js';
 import { createSpawner, spawnerBinary } from '../src/front/cgi/spawn-helper.js';
 import { createLogger } from '../src/front/logger.js';
 import type { Options, SpawnerKind } from '../src/front/options.js';
@@ -30,20 +30,6 @@ function cmdline(pid: number): string {
   } catch {
     return '';
   }
-}
-
-/** Running, as opposed to gone or a zombie (an orphan killed with its group is reaped by init). */
-function running(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function pidsFromStderr(g: RunningGateway): Promise<number[]> {
-  const line = await g.waitForLog((l) => typeof l.stderr === 'string' && /^pids=\d+ \d+$/.test(l.stderr));
-  return String(line.stderr).slice(5).split(' ').map(Number);
 }
 
 it('the helper is built by npm run build', () => {
@@ -85,8 +71,8 @@ describe.each(['helper', 'direct'] as const)('--spawner %s', (spawner) => {
       async (g) => {
         const r = await request(`${g.url}/cgi-bin/hang.sh`);
         expect(r.status).toBe(504);
-        const [script, grandchild] = await pidsFromStderr(g);
-        await eventually(() => !running(script!) && !running(grandchild!));
+        const [script, grandchild] = await stderrNumbers(g, 'pids');
+        await eventually(() => !isRunning(script!) && !isRunning(grandchild!));
         await eventually(() => zombieChildren().length === 0);
       },
       { timeoutMs: 1000 },
@@ -121,14 +107,14 @@ describe('when the helper dies', () => {
       const before = helpers();
       expect(before).toHaveLength(1);
       const hanging = request(`${g.url}/cgi-bin/hang.sh`);
-      const [script, grandchild] = await pidsFromStderr(g);
+      const [script, grandchild] = await stderrNumbers(g, 'pids');
       process.kill(before[0]!, 'SIGKILL');
       const r = await hanging;
       expect(r.status).toBe(502);
       expect(r.text).not.toContain('SIGKILL');
       await g.waitForLog((l) => l.code === 'SPAWNER_DIED' && l.status === 502 && /spawn helper died/.test(l.msg));
       await g.waitForLog((l) => l.msg === 'spawn helper died; restarting it');
-      await eventually(() => !running(script!) && !running(grandchild!));
+      await eventually(() => !isRunning(script!) && !isRunning(grandchild!));
       await eventually(() => helpers().length === 1 && helpers()[0] !== before[0], 10_000);
       const next = await request(`${g.url}/cgi-bin/hello.sh`);
       expect(next.status).toBe(200);
@@ -142,9 +128,9 @@ describe('when the helper dies', () => {
     await run('helper', async (g) => {
       expect((await request(`${g.url}/cgi-bin/hello.sh`)).status).toBe(200);
       helper = helpers()[0]!;
-      expect(running(helper)).toBe(true);
+      expect(isRunning(helper)).toBe(true);
     });
-    await eventually(() => !running(helper));
+    await eventually(() => !isRunning(helper));
   });
 
   it('when the front is SIGKILLed, the helper sees its lifeline close, kills the running script group and exits', async () => {
@@ -161,7 +147,7 @@ describe('when the helper dies', () => {
       cmd.child.kill('SIGKILL');
       await cmd.exited;
       await hanging;
-      await eventually(() => !running(helper) && !running(script!) && !running(grandchild!));
+      await eventually(() => !isRunning(helper) && !isRunning(script!) && !isRunning(grandchild!));
       // The front could not clean up after itself: the helper removed its socket and private directory.
       expect(existsSync(path.dirname(socketPath))).toBe(false);
     } finally {

@@ -80,17 +80,30 @@ export function summarizeProbes(runs) {
   };
 }
 
-/** A server subject: cold start, throughput at each concurrency, latency at c=1, peak RSS, CPU per request. */
-export async function measureServer(subject, ctx, profile, step) {
-  const record = { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, error: null };
+/**
+ * Cold-starts the subject into `record` (median of the profile's cold runs), then runs `measure` on the server
+ * the last start left running; the server is stopped whatever happens, and a failure becomes the record's error.
+ */
+async function measureStarted(subject, ctx, profile, step, record, measure) {
   let server = null;
   try {
     const cold = await coldStarts(subject, ctx, profile.coldRuns, step);
     server = cold.server;
     record.command = server.command;
     record.coldStartMs = { runs: cold.times, ...summarize(cold.times) };
-    const url = server.url + subject.check.path;
-    const rest = idle(server);
+    await measure(server, server.url + subject.check.path, idle(server));
+  } catch (e) {
+    record.error = errorText(e, server);
+  } finally {
+    await server?.stop();
+  }
+  return record;
+}
+
+/** A server subject: cold start, throughput at each concurrency, latency at c=1, peak RSS, CPU per request. */
+export function measureServer(subject, ctx, profile, step) {
+  const record = { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, error: null };
+  return measureStarted(subject, ctx, profile, step, record, async (server, url, rest) => {
     record.idleRssMb = rest.rssMb;
     server.tree.resetPeak();
     server.tree.startSampling(50);
@@ -117,25 +130,13 @@ export async function measureServer(subject, ctx, profile, step) {
     record.peakRssMb = server.tree.peakRssBytes / MiB;
     record.throughput = Object.fromEntries(Object.entries(loads).map(([c, runs]) => [c, summarizeLoads(runs)]));
     record.latencyC1 = summarizeProbes(probes);
-  } catch (e) {
-    record.error = errorText(e, server);
-  } finally {
-    await server?.stop();
-  }
-  return record;
+  });
 }
 
 /** An import-cost subject: what the import costs at start (cold start) and per request (latency at c=1). */
-export async function measureImport(subject, ctx, profile, step) {
+export function measureImport(subject, ctx, profile, step) {
   const record = { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, mode: subject.mode, costMs: subject.costMs, error: null };
-  let server = null;
-  try {
-    const cold = await coldStarts(subject, ctx, profile.coldRuns, step);
-    server = cold.server;
-    record.command = server.command;
-    record.coldStartMs = { runs: cold.times, ...summarize(cold.times) };
-    const url = server.url + subject.check.path;
-    const rest = idle(server);
+  return measureStarted(subject, ctx, profile, step, record, async (server, url, rest) => {
     step('warm-up (discarded)');
     await probeLatency({ url, connections: 1, durationS: 0, minRequests: 3 }, server.firstBody);
     const probes = [];
@@ -147,12 +148,7 @@ export async function measureImport(subject, ctx, profile, step) {
       await settle(server.tree, rest.count);
     }
     record.latencyC1 = summarizeProbes(probes);
-  } catch (e) {
-    record.error = errorText(e, server);
-  } finally {
-    await server?.stop();
-  }
-  return record;
+  });
 }
 
 /** The failure, with the end of the server's log when there is one. */

@@ -33,16 +33,12 @@ export class LaneChannel<Out, In> {
     if (transfer) for (const b of transfer) this.#transfer.push(b);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flushNow);
+      setImmediate(this.flush);
     }
   }
 
-  /** Sends what is pending now, not at the end of the turn. */
-  flush(): void {
-    this.#flushNow();
-  }
-
-  readonly #flushNow = (): void => {
+  /** Sends what is pending now (the end of the turn, or earlier when a caller must not wait for it). */
+  readonly flush = (): void => {
     this.#scheduled = false;
     if (this.#closed || this.#outbox.length === 0) return;
     const batch = this.#outbox;
@@ -54,7 +50,7 @@ export class LaneChannel<Out, In> {
 
   /** Sends what is pending, then closes the port. */
   close(): void {
-    this.#flushNow();
+    this.flush();
     this.#closed = true;
     this.#port.close();
   }

@@ -34,7 +34,7 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
         const req = waiting.shift()!;
         const post: Post = (m, transfer) => lane.post({ ...m, id: req.id }, transfer);
         // serveRequest registers the request in `running` before its first await, so the loop sees it.
-        void serveRequest(req.id, req, post, running).then(() => {
+        void serveRequest(req, post, running).then(() => {
           lane.flush(); // the result is out before anything else starts
           next();
         });
@@ -57,10 +57,10 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
   });
 }
 
-async function serveRequest(id: number, req: RequestStart, post: Post, running: Map<number, (msg: FrontMessage) => void>): Promise<void> {
+async function serveRequest(req: { id: number } & RequestStart, post: Post, running: Map<number, (msg: FrontMessage) => void>): Promise<void> {
   const sink = new PortSink(post);
   const source = req.hasBody ? new PortBodySource(post) : null;
-  running.set(id, (msg) => {
+  running.set(req.id, (msg) => {
     sink.onMessage(msg);
     source?.onMessage(msg);
   });
@@ -87,6 +87,6 @@ async function serveRequest(id: number, req: RequestStart, post: Post, running: 
     const cause = err.cause instanceof Error ? err.cause : err;
     result = { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
   }
-  running.delete(id);
+  running.delete(req.id);
   post({ t: 'result', result });
 }

@@ -247,7 +247,7 @@ export class AppPool {
           },
           movable: !start.hasBody,
         });
-        if (!active) log.debug({ ...where, thread: lane.worker }, 'waits its turn on a busy worker');
+        if (!active && log.isLevelEnabled('debug')) log.debug({ ...where, thread: lane.worker }, 'waits its turn on a busy worker');
       },
     };
 
