@@ -17,6 +17,10 @@ const apps: App[] = await Promise.all(
   data.apps.map(async ({ module }) => appFromModule((await import(pathToFileURL(module).href)) as Record<string, unknown>, module)),
 );
 
+const poolLoad = new Int32Array(data.poolLoad);
+/** Worth polling only when this worker is likely the one to get the next request: the pool is all but idle. */
+const poolNearlyIdle = () => Atomics.load(poolLoad, 0) <= 1;
+
 const noBody: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
 /**
@@ -37,6 +41,8 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
         void serveRequest(req, post, running).then(() => {
           lane.flush(); // the result is out before anything else starts
           next();
+          // Idle now: at low load the next request comes within a round trip, so wait awake for it a moment.
+          if (running.size === 0 && data.idleSpinUs > 0 && poolNearlyIdle()) lane.spin(data.idleSpinUs, poolNearlyIdle);
         });
       }
     };

@@ -30,6 +30,7 @@ describe('resolveOptions', () => {
       chunkedBody: 'buffer',
       spawner: 'helper',
       workerConcurrency: 1,
+      idleSpinUs: 1000,
       debug: false,
       logLevel: 'info',
     });
@@ -60,6 +61,8 @@ describe('resolveOptions', () => {
     [{ spawner: 'fork' as Options['spawner'] }, 'spawner'],
     [{ workerConcurrency: 0 }, 'worker-concurrency'],
     [{ workerConcurrency: 1.5 }, 'worker-concurrency'],
+    [{ idleSpinUs: -1 }, 'idle-spin'],
+    [{ idleSpinUs: 10_001 }, 'idle-spin'],
     [{ port: -1 }, 'port'],
     [{ port: 65536 }, 'port'],
     [{ port: 80.5 }, 'port'],

@@ -32,6 +32,10 @@ export class AppPool {
   /** Admitted requests waiting for room on a lane, first come first served. */
   readonly #queue: { canWait: boolean; grant: (lane: Lane) => void }[] = [];
   #inFlight = 0;
+  /** #inFlight, shared with the workers: they poll for work only while the pool is all but idle. */
+  #load = new Int32Array(new SharedArrayBuffer(4));
+  /** Recent time from dispatch to the end of a request (a moving average), in µs. */
+  #recentUs = 0;
   #nextId = 1;
   #closing = false;
   /** Wakes close() when the last admitted request is done. */
@@ -65,7 +69,12 @@ export class AppPool {
       maxQueue: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
       atomics: 'async',
-      workerData: { apps, concurrency: options.workerConcurrency } satisfies PoolWorkerData,
+      workerData: {
+        apps,
+        concurrency: options.workerConcurrency,
+        idleSpinUs: options.idleSpinUs,
+        poolLoad: this.#load.buffer as SharedArrayBuffer,
+      } satisfies PoolWorkerData,
       ...(options.workerMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: options.workerMemoryMb } } : {}),
       closeTimeout: options.gracefulTimeoutMs,
     });
@@ -176,7 +185,7 @@ export class AppPool {
     if (this.#inFlight >= capacity + o.maxQueue) {
       throw new GatewayError('OVERLOADED', `${this.#inFlight} requests in the pool (${capacity} running + queue of ${o.maxQueue}): queue full`);
     }
-    this.#inFlight++;
+    Atomics.store(this.#load, 0, ++this.#inFlight);
     let exchange: Exchange | undefined;
     let sink: PortWritable | undefined;
     let cleanup = async () => {};
@@ -192,15 +201,22 @@ export class AppPool {
         this.#queue.unshift({ canWait: true, grant: (l) => ex.moveTo(l) });
         this.#pump();
       });
+      const dispatched = performance.now();
       exchange.moveTo(lane);
+      // Alone in the pool, with an app that answers quickly: wait awake for the answer rather than pay for
+      // being woken. The event loop is held for at most --idle-spin, and only when nothing else is in the pool.
+      const spin = o.idleSpinUs;
+      if (spin > 0 && this.#inFlight === 1 && !hasBody && this.#recentUs < spin) lane.awaitAnswer(spin);
       if (hasBody) {
         sink = new PortWritable(lane, exchange.id);
         exchange.onCredit = () => sink!.credit();
         body.pipeTo(sink, (e) => exchange!.tooLarge(e));
       }
       await exchange.done;
+      this.#recentUs += ((performance.now() - dispatched) * 1000 - this.#recentUs) / 4;
     } finally {
-      if (--this.#inFlight === 0) this.#drained?.();
+      Atomics.store(this.#load, 0, --this.#inFlight);
+      if (this.#inFlight === 0) this.#drained?.();
       sink?.destroy(); // an unread body is drained by the request side, not left paused
       void cleanup();
       const lane = exchange?.lane;

@@ -89,6 +89,11 @@ export class Lane {
     if (this.#order.length <= this.#concurrency) handler.onActive();
   }
 
+  /** After the request just started leaves, poll for its answer for up to `us` µs (the front has nothing else to do). */
+  awaitAnswer(us: number): void {
+    this.#channel.awaitAnswer(us);
+  }
+
   send(id: number, msg: FrontMessage, transfer?: ArrayBuffer[]): void {
     this.#channel.post({ ...msg, id }, transfer);
   }
