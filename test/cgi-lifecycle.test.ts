@@ -190,6 +190,37 @@ describe('admission control', () => {
       { maxCgi: 1, maxQueue: 1, setEnv: { FLAG: flag } },
     );
   });
+  it('while a pool request is in flight, scripts run at most --max-cgi-beside-pool at once; when the pool is idle again, up to --max-cgi', async () => {
+    const scriptFlag = newFlag();
+    const appFlag = newFlag();
+    const hold = { prefix: '/hold', module: path.join(fixtures, 'apps', 'fail-hold.mjs') };
+    await run(
+      async (g) => {
+        const url = `${g.url}/cgi-bin/wait-flag.sh`;
+        const started = () => g.logs.filter((l) => l.stderr === 'started').length;
+        const held = request(`${g.url}/hold?id=busy&flag=${encodeURIComponent(appFlag)}`);
+        await g.waitForLog((l) => l.stream === 'gateway.errors' && l.msg === 'holding busy');
+        const first = request(url);
+        await eventually(() => started() === 1);
+        // --max-cgi is 3, but beside the busy pool only 1 runs: of the next two, one queues and one is refused.
+        const second = request(url).then((r) => ({ which: 'second', r }));
+        const third = request(url).then((r) => ({ which: 'third', r }));
+        const refused = await within(Promise.race([second, third]), 15_000, 'no 503 while the capped slot and the queue were full');
+        expect(refused.r.status).toBe(503);
+        expect(started()).toBe(1);
+        writeFileSync(appFlag, ''); // the pool goes idle: the cap lifts and the queued script starts beside the first
+        expect((await held).text).toBe('released busy\n');
+        await eventually(() => started() === 2);
+        expect(existsSync(scriptFlag)).toBe(false);
+        writeFileSync(scriptFlag, '');
+        const queued = await (refused.which === 'second' ? third : second);
+        expect((await first).status).toBe(200);
+        expect(queued.r.status).toBe(200);
+        expect(queued.r.text).toBe('released\n');
+      },
+      { mode: 'pool', apps: [hold], workers: 1, maxCgi: 3, maxCgiBesidePool: 1, maxQueue: 1, setEnv: { FLAG: scriptFlag } },
+    );
+  });
 });
 
 describe('reaping', () => {

@@ -76,6 +76,16 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const inFlight = new Set<ServerResponse>();
   let pool: AppPool | null = null;
   let draining = false;
+  // While any pool (two during a reload) has requests in flight, CGI runs fewer scripts at once.
+  let busyPools = 0;
+  const startPool = async (): Promise<AppPool> => {
+    const p = await AppPool.start(apps, options, log);
+    p.onBusy = (busy) => {
+      busyPools += busy ? 1 : -1;
+      limiter.setCap(busyPools > 0 ? options.maxCgiBesidePool : Infinity);
+    };
+    return p;
+  };
 
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
     const reqLog = log.child({ req: ++nextRequestId });
@@ -164,7 +174,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     async listen() {
       // The import check runs in both modes, before the first connection is accepted.
       try {
-        if (options.mode === 'pool' && apps.length) pool = await AppPool.start(apps, options, log);
+        if (options.mode === 'pool' && apps.length) pool = await startPool();
         else await checkApps(apps.map((a) => a.module));
       } catch (e) {
         await spawner.close();
@@ -198,7 +208,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       }
       let next: AppPool;
       try {
-        next = await AppPool.start(apps, options, log);
+        next = await startPool();
       } catch (e) {
         log.error({ err: (e as Error).message }, 'reload refused: the old pool keeps serving');
         return false;

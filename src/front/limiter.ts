@@ -1,4 +1,5 @@
-// Admission control: at most `max` holders at once and `maxQueue` waiting; beyond that, 503 at once.
+// Admission control: at most `max` holders at once (or fewer while capped) and `maxQueue` waiting; beyond
+// that, 503 at once.
 import { GatewayError } from './errors.js';
 
 export type Release = () => void;
@@ -6,6 +7,7 @@ export type Release = () => void;
 export class Limiter {
   #max: number;
   #maxQueue: number;
+  #cap = Infinity;
   #active = 0;
   #queue: { grant: (r: Release) => void; fail: (e: Error) => void }[] = [];
 
@@ -15,11 +17,24 @@ export class Limiter {
   }
 
   get active(): number { return this.#active; }
+  get #allowed(): number { return Math.min(this.#max, this.#cap); }
+
+  /**
+   * Allows fewer holders at once than `max` for a while (Infinity lifts it). Holders above a lowered cap are
+   * not cut short: their slots just do not pass on when they end. A raised cap admits waiters at once.
+   */
+  setCap(cap: number): void {
+    this.#cap = cap;
+    while (this.#active < this.#allowed && this.#queue.length) {
+      this.#active++;
+      this.#queue.shift()!.grant(this.#releaser());
+    }
+  }
   get queued(): number { return this.#queue.length; }
 
   /** Resolves with a release function once a slot is free; rejects with OVERLOADED when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Release> {
-    if (this.#active < this.#max) {
+    if (this.#active < this.#allowed) {
       this.#active++;
       return Promise.resolve(this.#releaser());
     }
@@ -46,7 +61,7 @@ export class Limiter {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#queue.shift();
+      const next = this.#active <= this.#allowed ? this.#queue.shift() : undefined;
       if (next) next.grant(this.#releaser()); // the slot passes straight to the next waiter
       else this.#active--;
     };

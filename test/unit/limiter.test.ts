@@ -155,4 +155,34 @@ describe('Limiter', () => {
     expect(l.active).toBe(1);
     expect(l.queued).toBe(1);
   });
+
+  it('under a lowered cap, new holders wait and released slots do not pass on until the count is below it', async () => {
+    const l = new Limiter(4, 10);
+    const held = await Promise.all([l.acquire(), l.acquire(), l.acquire()]);
+    l.setCap(2);
+    expect(l.active).toBe(3); // running holders are not cut short
+    const waiter = track(l.acquire());
+    held[0]!();
+    await settle();
+    expect(waiter.granted).toBe(false);
+    expect(l.active).toBe(2);
+    held[1]!();
+    await settle();
+    expect(waiter.granted).toBe(true);
+    expect(l.active).toBe(2);
+  });
+
+  it('lifting the cap admits waiters at once, up to max', async () => {
+    const l = new Limiter(3, 10);
+    l.setCap(1);
+    await l.acquire();
+    const waiters = [track(l.acquire()), track(l.acquire()), track(l.acquire())];
+    await settle();
+    expect(waiters.filter((w) => w.granted)).toHaveLength(0);
+    l.setCap(Infinity);
+    await settle();
+    expect(waiters.map((w) => w.granted)).toEqual([true, true, false]);
+    expect(l.active).toBe(3);
+    expect(l.queued).toBe(1);
+  });
 });

@@ -38,6 +38,8 @@ export class AppPool {
   #recentUs = 0;
   #nextId = 1;
   #closing = false;
+  /** Told when the pool goes from idle to serving and back (the gateway caps CGI meanwhile). */
+  onBusy: (busy: boolean) => void = () => {};
   /** Wakes close() when the last admitted request is done. */
   #drained: (() => void) | null = null;
 
@@ -186,6 +188,7 @@ export class AppPool {
       throw new GatewayError('OVERLOADED', `${this.#inFlight} requests in the pool (${capacity} running + queue of ${o.maxQueue}): queue full`);
     }
     Atomics.store(this.#load, 0, ++this.#inFlight);
+    if (this.#inFlight === 1) this.onBusy(true);
     let exchange: Exchange | undefined;
     let sink: PortWritable | undefined;
     let cleanup = async () => {};
@@ -216,7 +219,10 @@ export class AppPool {
       this.#recentUs += ((performance.now() - dispatched) * 1000 - this.#recentUs) / 4;
     } finally {
       Atomics.store(this.#load, 0, --this.#inFlight);
-      if (this.#inFlight === 0) this.#drained?.();
+      if (this.#inFlight === 0) {
+        this.onBusy(false);
+        this.#drained?.();
+      }
       sink?.destroy(); // an unread body is drained by the request side, not left paused
       void cleanup();
       const lane = exchange?.lane;
