@@ -173,7 +173,7 @@ function writeSweep(p, results, img) {
   }
   const inter = modes.map((m) => s[`interference-${m}`]).filter(Boolean);
   if (inter.length) {
-    p('Pool requests (hello, c=8, raw-socket probe) alone and with `hello.sh` CGI load (c=8, a separate load process) beside them, 400 MiB held:',
+    p('Pool requests (hello, c=8, raw-socket probe) alone and with `hello.sh` CGI load (c=8, a separate load process; the probe starts once that load is steady, its first 50 answers in) beside them, 400 MiB held:',
       table(['spawner', 'p50 alone', 'p99 alone', 'p50 beside CGI', 'p99 beside CGI', 'p99 ratio', 'CGI req/s beside'],
         inter.map((r) => (good(r)
           ? [r.spawner, spread(r.alone.p50Ms), spread(r.alone.p99Ms), spread(r.beside.p50Ms), spread(r.beside.p99Ms), auto(r.beside.p99Ms.median / r.alone.p99Ms.median), spread(r.cgiRps)]
