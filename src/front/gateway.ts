@@ -76,13 +76,18 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const inFlight = new Set<ServerResponse>();
   let pool: AppPool | null = null;
   let draining = false;
-  // While any pool (two during a reload) has requests in flight, CGI runs fewer scripts at once.
+  // While any pool (two during a reload) has requests in flight, CGI runs fewer scripts at once. The cap lifts
+  // only once the pool has stayed idle a moment: a busy pool is idle for a few µs between requests, and
+  // lifting then let a burst of scripts in each time.
   let busyPools = 0;
+  let lift: NodeJS.Timeout | undefined;
   const startPool = async (): Promise<AppPool> => {
     const p = await AppPool.start(apps, options, log);
     p.onBusy = (busy) => {
       busyPools += busy ? 1 : -1;
-      limiter.setCap(busyPools > 0 ? options.maxCgiBesidePool : Infinity);
+      clearTimeout(lift);
+      if (busyPools > 0) limiter.setCap(options.maxCgiBesidePool);
+      else lift = setTimeout(() => limiter.setCap(Infinity), limits.cgiCapLiftMs).unref();
     };
     return p;
   };
