@@ -41,6 +41,7 @@
 /* A spec larger than this is refused (the front checks first; this only guards the spawner). */
 #define MAX_FRAME (8u << 20)
 #define STDERR_CHUNK 65536
+#define OUT_FLUSH_AT 65536
 #define FLAG_STDIN 1u
 
 enum kind { K_LISTEN, K_CONN, K_STDERR, K_SIGNAL, K_LIFELINE };
@@ -57,6 +58,7 @@ struct conn {
   uint32_t have; /* bytes of head + body read so far */
   uint32_t len;  /* kind + id + body, known once head is complete */
   uint8_t *body;
+  int watched; /* in epoll: only when its frame was not all there on accept */
 };
 
 struct job {
@@ -80,6 +82,9 @@ static struct watch listen_w = {K_LISTEN}, signal_w = {K_SIGNAL}, lifeline_w = {
 static int listen_fd, signal_fd;
 /* Written by the vfork()ed child, which shares our memory until it execs: why exec failed. */
 static volatile int child_errno;
+/* Fixed for our life: the user who may connect, and the stdin of a child with no body. */
+static uid_t own_uid;
+static int dev_null = -1;
 
 static void die(const char *what) {
   fprintf(stderr, "gatehouse-spawner: %s: %s\n", what, strerror(errno));
@@ -104,13 +109,24 @@ static void write_all(int fd, const void *buf, size_t n) {
   }
 }
 
+/* Frames wait here until the end of the loop turn (or until OUT_FLUSH_AT bytes): one write, and one wake-up
+   of the front, for all the starts, exits and stderr of a turn instead of two writes per frame. */
+static uint8_t out_buf[OUT_FLUSH_AT + 9 + STDERR_CHUNK];
+static size_t out_len;
+
+static void flush_frames(void) {
+  if (out_len) write_all(STDOUT_FILENO, out_buf, out_len);
+  out_len = 0;
+}
+
 static void send_frame(char type, uint32_t id, const void *body, uint32_t len) {
-  uint8_t head[9];
+  uint8_t *head = out_buf + out_len;
   memcpy(head, &len, 4);
   head[4] = (uint8_t)type;
   memcpy(head + 5, &id, 4);
-  write_all(STDOUT_FILENO, head, sizeof head);
-  if (len) write_all(STDOUT_FILENO, body, len);
+  if (len) memcpy(head + 9, body, len);
+  out_len += 9 + (size_t)len;
+  if (out_len >= OUT_FLUSH_AT) flush_frames();
 }
 
 static void send_ints(char type, uint32_t id, int32_t a, int32_t b, int count) {
@@ -205,7 +221,7 @@ static void start(struct job *j) {
     free_job(j);
     return;
   }
-  int in = j->in_fd >= 0 ? j->in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int in = j->in_fd >= 0 ? j->in_fd : dev_null;
   child_errno = 0;
   pid_t pid = vfork();
   if (pid == 0) {
@@ -232,7 +248,6 @@ static void start(struct job *j) {
   int spawn_errno = pid < 0 ? errno : child_errno;
   free(argv - 1);
   close(err[1]);
-  if (j->in_fd < 0 && in >= 0) close(in);
   if (spawn_errno != 0) {
     /* A child that failed before exec is reaped by the SIGCHLD path, which ignores pids it does not know. */
     close(err[0]);
@@ -298,8 +313,15 @@ static void on_conn(struct conn *c) {
       dst = c->body + (c->have - 4);
       want = c->len - (c->have - 4);
     }
-    ssize_t n = want ? read(c->fd, dst, want) : 0;
-    if (want && n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    /* The descriptor stays blocking (the child gets it as it is); each read here must not block. */
+    ssize_t n = want ? recv(c->fd, dst, want, MSG_DONTWAIT) : 0;
+    if (want && n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!c->watched) {
+        c->watched = 1;
+        watch_fd(c->fd, &c->w);
+      }
+      return;
+    }
     if (want && n <= 0) goto drop;
     c->have += (uint32_t)n;
     if (c->have == 4) {
@@ -310,9 +332,7 @@ static void on_conn(struct conn *c) {
       if (!c->body) die("malloc");
     }
     if (c->have >= 4 && c->have - 4 == c->len) {
-      epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-      /* The child gets an ordinary blocking descriptor. */
-      fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+      if (c->watched) epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
       on_frame(c);
       free(c->body);
       free(c);
@@ -320,7 +340,7 @@ static void on_conn(struct conn *c) {
     }
   }
 drop:
-  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  if (c->watched) epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   free(c->body);
   free(c);
@@ -328,12 +348,12 @@ drop:
 
 static void on_listen(void) {
   for (;;) {
-    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return; /* EAGAIN, or a connection that went away */
     /* Only our own user may ask for processes (the socket's directory is private too). */
     struct ucred cred;
     socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid()) {
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != own_uid) {
       close(fd);
       continue;
     }
@@ -341,7 +361,8 @@ static void on_listen(void) {
     if (!c) die("calloc");
     c->w.kind = K_CONN;
     c->fd = fd;
-    watch_fd(fd, &c->w);
+    /* The front writes its frame right after connecting: usually it is all here already. */
+    on_conn(c);
   }
 }
 
@@ -416,6 +437,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  own_uid = getuid();
+  dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (dev_null < 0) die("open /dev/null");
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -448,6 +472,7 @@ int main(int argc, char **argv) {
 
   struct epoll_event events[64];
   for (;;) {
+    flush_frames();
     int n = epoll_wait(epfd, events, 64, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
