@@ -59,7 +59,7 @@ export const flags: readonly Flag[] = [
   { name: 'max-body', arg: 'BYTES', shown: mib(defaults.maxBodyBytes), help: 'largest request body accepted (K, M, G suffixes allowed); larger → 413',
     set: (o, v) => { o.maxBodyBytes = bytes('max-body', v); } },
   { name: 'max-cgi', arg: 'N', shown: '4 × CPUs', help: 'scripts running at once', set: (o, v) => { o.maxCgi = integer('max-cgi', v); } },
-  { name: 'max-cgi-beside-pool', arg: 'N', shown: 'CPU count',
+  { name: 'max-cgi-beside-pool', arg: 'N', shown: 'half the CPUs',
     help: 'scripts running at once while pool requests are in flight (the pool keeps its latency under a CGI flood)',
     set: (o, v) => { o.maxCgiBesidePool = integer('max-cgi-beside-pool', v); } },
   { name: 'max-queue', arg: 'N', shown: String(defaults.maxQueue), help: 'requests waiting for a script slot or a pool worker; beyond it, 503 with Retry-After',

@@ -73,9 +73,9 @@ export const defaults: Readonly<Options> = Object.freeze({
   // A short script spends much of its life waiting (exec, pipes, the relay): with 2 per CPU the CPUs sat idle
   // (hello.sh at c=16, 2 CPUs: 762 req/s with 4 at once, 1,023 with 8, 1,029 with 16).
   maxCgi: 4 * availableParallelism(),
-  // With 8 scripts at once beside a busy pool (2 CPUs), the front spent most of its turns on CGI and pool p99
-  // went ×2.2–2.8; with 2 it stayed within ×1.3–1.4, for ~20% fewer scripts/s while the pool is busy.
-  maxCgiBesidePool: availableParallelism(),
+  // Beside a busy pool (2 CPUs, sh load at c=8, pool at c=8): 8 scripts at once made pool p99 ×2.2–2.8,
+  // 2 at once ×1.3–1.6 (494 scripts/s), 1 at once ×1.06–1.11 (337–376 scripts/s).
+  maxCgiBesidePool: Math.max(1, Math.floor(availableParallelism() / 2)),
   maxQueue: 100,
   cgiUser: 'nobody',
   passEnv: [],

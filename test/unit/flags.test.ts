@@ -170,7 +170,7 @@ describe('helpText', () => {
     ['--spawner', 'helper'],
     ['--worker-concurrency', '1'],
     ['--idle-spin', '1000'],
-    ['--max-cgi-beside-pool', 'CPU count'],
+    ['--max-cgi-beside-pool', 'half the CPUs'],
     ['--graceful-timeout', null],
     ['--debug', 'off'],
     ['--log-level', 'info'],

@@ -22,7 +22,7 @@ describe('resolveOptions', () => {
       timeoutMs: 30_000,
       maxBodyBytes: 100 * 1024 * 1024,
       maxCgi: 4 * availableParallelism(),
-      maxCgiBesidePool: availableParallelism(),
+      maxCgiBesidePool: Math.max(1, Math.floor(availableParallelism() / 2)),
       maxQueue: 100,
       cgiUser: 'nobody',
       passEnv: [],
