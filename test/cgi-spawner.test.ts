@@ -1,7 +1,10 @@
 // The spawn helper (issue 6): CGI children started by gatehouse-spawner behave exactly as ones the front forks,
 // and the helper's own death costs one request (502), never a leftover process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { descendants, eventually, isRunning, stderrNumbers, fixtures, parseEnvDump, reachableCopy, request, startCommand, withGateway, zombieChildren, type RunningGateway } from './_gateway.js';
@@ -154,6 +157,44 @@ describe('when the helper dies', () => {
       cmd.child.kill('SIGKILL');
     }
   });
+});
+
+/** A spawner frame: [u32 body length][u8 kind][u32 id][body], little-endian. */
+function spawnerFrame(kind: string, id: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUInt32LE(body.length, 0);
+  head.write(kind, 4, 'latin1');
+  head.writeUInt32LE(id, 5);
+  return Buffer.concat([head, body]);
+}
+
+it('a child whose start the front never heard of dies with its helper: the kernel kills it (parent-death signal)', async () => {
+  // The helper is driven directly here, as the front would, and killed before anyone reads its 'S' frame:
+  // the front could not know this child's pid, so only the kernel can clean it up.
+  const dir = mkdtempSync(path.join(tmpdir(), 'gh-spawner-'));
+  const helper = spawn(spawnerBinary, [path.join(dir, 'sock')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    let out = Buffer.alloc(0);
+    helper.stdout.on('data', (c: Buffer) => { out = Buffer.concat([out, c]); });
+    await eventually(() => out.length >= 9 && out[4] === 'R'.charCodeAt(0));
+    const ints = Buffer.alloc(20);
+    ints.writeInt32LE(-1, 0); // keep our uid
+    ints.writeInt32LE(-1, 4);
+    ints.writeUInt32LE(0, 8); // no stdin connection
+    ints.writeUInt32LE(1, 12); // argc
+    ints.writeUInt32LE(0, 16); // envc
+    const strings = Buffer.from(['/bin/sleep', '/', '30', ''].join('\0'), 'latin1');
+    const conn = connect(path.join(dir, 'sock'));
+    conn.write(spawnerFrame('R', 1, Buffer.concat([ints, strings])));
+    await eventually(() => descendants().some((p) => p.state !== 'Z' && cmdline(p.pid).startsWith('/bin/sleep\0' + '30')));
+    const sleeper = descendants().find((p) => cmdline(p.pid).startsWith('/bin/sleep\0' + '30'))!.pid;
+    helper.kill('SIGKILL');
+    await eventually(() => !isRunning(sleeper));
+    conn.destroy();
+  } finally {
+    helper.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('without a built helper, --spawner helper falls back to forking from the front and says so in the log', async () => {

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -84,6 +85,7 @@ static int listen_fd, signal_fd;
 static volatile int child_errno;
 /* Fixed for our life: the user who may connect, and the stdin of a child with no body. */
 static uid_t own_uid;
+static pid_t own_pid;
 static int dev_null = -1;
 
 static void die(const char *what) {
@@ -239,6 +241,10 @@ static void start(struct job *j) {
       if (syscall(SYS_setresgid, gid, gid, gid) < 0) goto fail;
       if (syscall(SYS_setresuid, uid, uid, uid) < 0) goto fail;
     }
+    /* If we die before the front hears of this child (its 'S' frame still in our buffer), nobody would
+       kill it: the kernel does. Set after the uid change, which clears it; checked after, for a death
+       that came first. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != own_pid) goto fail;
     /* execve, not execvp: a file that is neither #! nor ELF fails with ENOEXEC instead of running in sh. */
     execve(file, argv, envp);
   fail:
@@ -438,6 +444,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   own_uid = getuid();
+  own_pid = getpid();
   dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (dev_null < 0) die("open /dev/null");
   sigset_t mask;
