@@ -304,6 +304,38 @@ describe('admission', () => {
   });
 });
 
+describe('a request waiting its turn on a busy worker', () => {
+  it('is given back and runs on another worker as soon as that one is free, while the first still holds', async () => {
+    await pool({ workers: 2, logLevel: 'debug', apps: [mount('/hold', 'hold-thread.mjs')] }, async (g) => {
+      const flags = { a: newFlag(), b: newFlag() };
+      const hold = (id: string, flag: string) => request(`${g.url}/hold?id=${id}&flag=${encodeURIComponent(flag)}`);
+      const threadOf = async (id: string) => {
+        const line = await g.waitForLog((l) => appWrote(l, new RegExp(`^thread \\d+ takes ${id}$`)));
+        return Number(/^thread (\d+)/.exec(String(line.msg))![1]);
+      };
+      const a = hold('a', flags.a);
+      const b = hold('b', flags.b);
+      const threads = { a: await threadOf('a'), b: await threadOf('b') };
+      expect(threads.a).not.toBe(threads.b);
+      // Both workers busy: c waits its turn on one of them (its flag already exists: it answers once it runs).
+      const ready = newFlag();
+      writeFileSync(ready, '');
+      const c = hold('c', ready);
+      const waiting = await g.waitForLog((l) => l.msg === 'waits its turn on a busy worker');
+      const behind = waiting.thread === threads.a ? 'a' : 'b';
+      const other = behind === 'a' ? 'b' : 'a';
+      // The other worker frees up: c is given back and runs there, while the one it waited behind still holds.
+      writeFileSync(flags[other], '');
+      expect((await (other === 'a' ? a : b)).text).toBe(`released ${other}\n`);
+      expect((await c).text).toBe('released c\n');
+      expect(await threadOf('c')).toBe(threads[other]);
+      expect(g.logs.some((l) => l.msg === 'given back by a busy worker: it runs on a free one')).toBe(true);
+      writeFileSync(flags[behind], '');
+      expect((await (behind === 'a' ? a : b)).text).toBe(`released ${behind}\n`);
+    });
+  });
+});
+
 describe('--worker-concurrency', () => {
   it('with 2, one worker runs two requests at once; with the default 1, the second waits for the first', async () => {
     for (const [workerConcurrency, together] of [[2, true], [1, false]] as const) {

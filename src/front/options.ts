@@ -119,6 +119,8 @@ export const limits = Object.freeze({
   framingHoldBytes: 64 * 1024,
   /** Requests without a body that may wait their turn on a busy pool worker (beyond --worker-concurrency). */
   lanePipelineDepth: 2,
+  /** A free pool worker takes back a request waiting behind one that has run this long. */
+  withdrawAfterMs: 2,
   /** How long the pool must stay idle before CGI gets its full --max-cgi back. */
   cgiCapLiftMs: 50,
   /** Retry-After on 503. */

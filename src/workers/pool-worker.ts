@@ -53,11 +53,11 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
       } else if (msg.t === 'request') {
         waiting.push(msg);
         next();
-      } else if (msg.t === 'abort' && waiting.some((w) => w.id === msg.id)) {
-        // The client left before its turn: it never runs.
+      } else if ((msg.t === 'abort' || msg.t === 'withdraw') && waiting.some((w) => w.id === msg.id)) {
+        // The client left, or another worker is free, before its turn: it never runs here.
         waiting.splice(waiting.findIndex((w) => w.id === msg.id), 1);
-        lane.post({ id: msg.id, t: 'result', result: { t: 'aborted' } });
-      } else running.get(msg.id)?.(msg);
+        lane.post({ id: msg.id, t: 'result', result: { t: msg.t === 'abort' ? 'aborted' : 'withdrawn' } });
+      } else if (msg.t !== 'withdraw') running.get(msg.id)?.(msg);
     });
     lane.post({ id: 0, t: 'hello', worker: threadId });
   });

@@ -45,6 +45,8 @@ export type AppFailureCode = 'APP_THREW' | 'APP_PROTOCOL';
 export type RequestResult =
   | { t: 'done' }
   | { t: 'aborted' }
+  /** It was still waiting its turn when the front asked for it back: it never ran here. */
+  | { t: 'withdrawn' }
   | { t: 'failed'; code: AppFailureCode; message: string; stack?: string; headersSent: boolean };
 
 /** Worker → front, about one request. */
@@ -81,7 +83,9 @@ export type FrontMessage =
   /** The front wrote one response chunk to the socket: the worker may send another. */
   | { t: 'ack' }
   /** The client went away: stop the app at its next chunk and finalise its body. */
-  | { t: 'abort' };
+  | { t: 'abort' }
+  /** Another worker is free: give the request back if it has not started (else this is ignored). */
+  | { t: 'withdraw' };
 
 /** What crosses a lane: each message tagged with its request's id, sent in batches (arrays). */
 export type ToWorker = ({ id: number } & (FrontMessage | RequestStart)) | { id: 0; t: 'stop' };

@@ -38,6 +38,7 @@ export class AppPool {
   #recentUs = 0;
   #nextId = 1;
   #closing = false;
+  #helpTimer: NodeJS.Timeout | undefined;
   /** Told when the pool goes from idle to serving and back (the gateway caps CGI meanwhile). */
   onBusy: (busy: boolean) => void = () => {};
   /** Wakes close() when the last admitted request is done. */
@@ -175,6 +176,28 @@ export class AppPool {
       lane.kill('retired');
     }
     this.#pump();
+    this.#offerHelp();
+  }
+
+  /**
+   * A worker is free and nobody is queued: take back a request waiting its turn behind one that has run for
+   * `limits.withdrawAfterMs` (a quicker one usually ends before the round trip of moving would pay off), and
+   * look again when the next one reaches that age.
+   */
+  #offerHelp(): void {
+    clearTimeout(this.#helpTimer);
+    const runs = this.#options.workerConcurrency;
+    if (this.#closing || this.#queue.length || ![...this.#lanes].some((l) => l.isReady && l.load < runs)) return;
+    const now = performance.now();
+    let soonest = Infinity;
+    for (const lane of this.#lanes) {
+      const since = lane.blockedSince;
+      if (since === null) continue;
+      const wait = since + limits.withdrawAfterMs - now;
+      if (wait <= 0 && lane.withdrawOne()) return; // its answer requeues it, and #release looks again
+      soonest = Math.min(soonest, wait);
+    }
+    if (soonest < Infinity) this.#helpTimer = setTimeout(() => this.#offerHelp(), Math.max(1, soonest)).unref();
   }
 
   /** Runs one request on the app at `appIndex`. Throws a GatewayError while a status page is still possible. */
@@ -199,10 +222,14 @@ export class AppPool {
       const hasBody = body.streamedChunked || (body.length ?? 0) > 0;
       const lane = await this.#acquire(run.res, !hasBody);
       const start: RequestStart = { t: 'request', app: appIndex, environ, url_scheme: run.facts.scheme, hasBody };
-      exchange = this.#exchange(run, this.#apps[appIndex]!.prefix, this.#nextId++, start, (ex) => {
-        // Its worker went before its turn: it never ran, so it goes back to the head of the queue.
+      exchange = this.#exchange(run, this.#apps[appIndex]!.prefix, this.#nextId++, start, (ex, from) => {
+        // It never ran where it was (its worker went, or gave it back): to the head of the queue.
         this.#queue.unshift({ canWait: true, grant: (l) => ex.moveTo(l) });
-        this.#pump();
+        if (from) {
+          from.served--;
+          from.finish(ex.id);
+          this.#release(from); // pumps
+        } else this.#pump();
       });
       const dispatched = performance.now();
       exchange.moveTo(lane);
@@ -234,7 +261,7 @@ export class AppPool {
   }
 
   /** The response half: lane messages → socket, with timeouts, client disconnect and worker death. */
-  #exchange(run: RequestRun, app: string, id: number, start: RequestStart, requeue: (ex: Exchange) => void): Exchange {
+  #exchange(run: RequestRun, app: string, id: number, start: RequestStart, requeue: (ex: Exchange, from?: Lane) => void): Exchange {
     const { res, log } = run;
     const timeoutMs = this.#options.timeoutMs;
     const where = { app, url: run.facts.url };
@@ -334,6 +361,11 @@ export class AppPool {
       lane.send(id, { t: 'abort' });
     }
     function onResult(r: RequestResult): void {
+      if (r.t === 'withdrawn') {
+        clearTimeout(timer); // the front may have counted it as started while the answer was on its way
+        log.debug({ ...where, thread: lane.worker }, 'given back by a busy worker: it runs on a free one');
+        return requeue(exchange, lane);
+      }
       if (r.t === 'failed') {
         log.error({ ...where, code: r.code, stack: r.stack }, `app failed: ${r.message}`);
         if (!headSeen && !res.headersSent) return finish(new GatewayError('APP_FAILED', `${app}: ${r.message}`, { debugText: r.stack ?? '' }));
@@ -403,18 +435,18 @@ export class AppPool {
   }
 }
 
-/** The request body onto the lane, with its own window: the app's reads return the credit. */
 /** One request's trip through the pool, as serve() sees it. */
 interface Exchange {
   readonly id: number;
   readonly done: Promise<void>;
-  /** The lane it is on (it moves only if its worker went before its turn). */
+  /** The lane it is on (it moves only if its worker went, or gave it back, before its turn). */
   readonly lane: Lane;
   onCredit: () => void;
   tooLarge: (e: GatewayError) => void;
   moveTo(lane: Lane): void;
 }
 
+/** The request body onto the lane, with its own window: the app's reads return the credit. */
 class PortWritable extends Writable {
   #lane: Lane;
   #id: number;

@@ -39,6 +39,10 @@ export class Lane {
   #order: number[] = [];
   #concurrency: number;
   #isReady = false;
+  /** Waiting requests asked back (withdraw): each is asked once. */
+  #withdrawing = new Set<number>();
+  /** When the latest turn came (performance.now()): the running request has run at least since then. */
+  #turnAt = 0;
 
   constructor(pool: Piscina<PoolTask, PoolTaskResult>, concurrency: number) {
     this.#concurrency = concurrency;
@@ -86,7 +90,21 @@ export class Lane {
     this.#requests.set(id, handler);
     this.#order.push(id);
     this.#channel.post({ ...req, id });
-    if (this.#order.length <= this.#concurrency) handler.onActive();
+    if (this.#order.length <= this.#concurrency) this.#turn(handler);
+  }
+
+  #turn(handler: LaneRequest): void {
+    this.#turnAt = performance.now();
+    handler.onActive();
+  }
+
+  /** When the request(s) running here started, if a request that could move waits behind them; else null. */
+  get blockedSince(): number | null {
+    for (let i = this.#concurrency; i < this.#order.length; i++) {
+      const id = this.#order[i]!;
+      if (!this.#withdrawing.has(id) && this.#requests.get(id)!.movable) return this.#turnAt;
+    }
+    return null;
   }
 
   /** After the request just started leaves, poll for its answer for up to `us` µs (the front has nothing else to do). */
@@ -98,13 +116,30 @@ export class Lane {
     this.#channel.post({ ...msg, id }, transfer);
   }
 
+  /**
+   * Asks the worker to give back the last request still waiting its turn here, so a free worker can run it;
+   * it answers with a 'withdrawn' result, or runs it if its turn came first. False when none can move.
+   */
+  withdrawOne(): boolean {
+    for (let i = this.#order.length - 1; i >= this.#concurrency; i--) {
+      const id = this.#order[i]!;
+      if (this.#withdrawing.has(id) || !this.#requests.get(id)!.movable) continue;
+      this.#withdrawing.add(id);
+      this.send(id, { t: 'withdraw' });
+      return true;
+    }
+    return false;
+  }
+
   /** The request is over on the front's side: later messages about it are dropped, and the next one's turn comes. */
   finish(id: number): void {
+    this.#withdrawing.delete(id);
     if (!this.#requests.delete(id)) return;
     const at = this.#order.indexOf(id);
     this.#order.splice(at, 1);
     if (at < this.#concurrency && this.#order.length >= this.#concurrency) {
-      this.#requests.get(this.#order[this.#concurrency - 1]!)?.onActive();
+      const next = this.#requests.get(this.#order[this.#concurrency - 1]!);
+      if (next) this.#turn(next);
     }
   }
 
