@@ -17,6 +17,7 @@ export class Limiter {
   }
 
   get active(): number { return this.#active; }
+  get queued(): number { return this.#queue.length; }
   get #allowed(): number { return Math.min(this.#max, this.#cap); }
 
   /**
@@ -30,7 +31,6 @@ export class Limiter {
       this.#queue.shift()!.grant(this.#releaser());
     }
   }
-  get queued(): number { return this.#queue.length; }
 
   /** Resolves with a release function once a slot is free; rejects with OVERLOADED when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Release> {

@@ -187,7 +187,10 @@ export class AppPool {
   #offerHelp(): void {
     clearTimeout(this.#helpTimer);
     const runs = this.#options.workerConcurrency;
-    if (this.#closing || this.#queue.length || ![...this.#lanes].some((l) => l.isReady && l.load < runs)) return;
+    if (this.#closing || this.#queue.length) return;
+    let free = false;
+    for (const lane of this.#lanes) free ||= lane.isReady && lane.load < runs;
+    if (!free) return;
     const now = performance.now();
     let soonest = Infinity;
     for (const lane of this.#lanes) {
