@@ -136,7 +136,7 @@ describe.each(['pool', 'cgi'])('the index page in %s mode', (mode) => {
 });
 
 describe('the access log', () => {
-  it('has one line per request naming who served it: the script pid, or the worker thread', async () => {
+  it("has one line per request naming who served it: the script's pid (beside the front's own), or the worker thread", async () => {
     const calc = path.join(fixtures, 'apps', 'validated-calc.js');
     await withGateway({ cgiDir: cgiFixtures.dir, apps: [{ prefix: '/calc', module: calc }], workers: 1 }, async (g: RunningGateway) => {
       await request(`${g.url}/cgi-bin/hello.sh`);
@@ -146,7 +146,9 @@ describe('the access log', () => {
       const script = g.logs.find((l) => l.msg === 'access' && l.path === '/cgi-bin/hello.sh')!;
       const app = g.logs.find((l) => l.msg === 'access' && l.path === '/calc/add/1/2')!;
       expect(script).toMatchObject({ method: 'GET', status: 200, via: 'cgi-script', complete: true });
-      expect(script.pid).toEqual(expect.any(Number));
+      expect(script.childPid).toEqual(expect.any(Number));
+      expect(script.childPid).not.toBe(script.pid); // `pid` stays the front's, as on every line
+      expect(script.pid).toBe(process.pid);
       expect(script.bytes).toBeGreaterThan(0);
       expect(app).toMatchObject({ status: 200, via: 'pool:/calc' });
       expect(app.worker).toEqual(expect.any(Number));

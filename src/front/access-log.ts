@@ -6,8 +6,8 @@ import type { Logger } from './logger.js';
 export interface Served {
   /** 'static', 'cgi-script', or '<mode>:<app prefix>'. */
   via: string;
-  /** The CGI process (script or per-request app child). */
-  pid?: number;
+  /** The CGI process (script or per-request app child); not `pid`, which is the front's own on every line. */
+  childPid?: number;
   /** The pool worker thread. */
   worker?: number;
 }

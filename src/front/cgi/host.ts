@@ -92,7 +92,7 @@ export class CgiHost {
         stdin: body.length !== null || body.streamedChunked,
       });
       this.#children.add(child);
-      run.served.pid = child.pid;
+      run.served.childPid = child.pid;
       const log = run.log.child({ script: program.file, childPid: child.pid, ...program.logTags });
       const stderr = collectStderr(child, log);
       // A streamed body crossing --max-body stops the relay at once: 413 if nothing was sent, else a cut.
