@@ -304,6 +304,22 @@ describe('admission', () => {
   });
 });
 
+describe('--idle-spin', () => {
+  it('never holds the front on a silent app: while it runs alone in the pool, a static file is served', async () => {
+    const options = { workers: 1, idleSpinUs: 10_000, timeoutMs: 60_000, gracefulTimeoutMs: 200, apps: [mount('/silent', 'silent-spin.mjs')] };
+    await pool(options, async (g) => {
+      const flag = newFlag();
+      const silent = fetchOutcome(`${g.url}/silent?flag=${encodeURIComponent(flag)}`);
+      await eventually(() => existsSync(flag)); // the app runs: the front waited awake for it, at most 10 ms
+      const page = await request(`${g.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<html');
+      expect(existsSync(flag)).toBe(true);
+      void silent; // cut when the gateway shuts down
+    });
+  });
+});
+
 describe('a request waiting its turn on a busy worker', () => {
   it('is given back and runs on another worker as soon as that one is free, while the first still holds', async () => {
     await pool({ workers: 2, logLevel: 'debug', apps: [mount('/hold', 'hold-thread.mjs')] }, async (g) => {
