@@ -121,6 +121,7 @@ export class Lane {
    * it answers with a 'withdrawn' result, or runs it if its turn came first. False when none can move.
    */
   withdrawOne(): boolean {
+    if (this.over) return false; // its requests are about to be requeued anyway
     for (let i = this.#order.length - 1; i >= this.#concurrency; i--) {
       const id = this.#order[i]!;
       if (this.#withdrawing.has(id) || !this.#requests.get(id)!.movable) continue;
