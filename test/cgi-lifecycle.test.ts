@@ -208,6 +208,8 @@ describe('admission control', () => {
         const refused = await within(Promise.race([second, third]), 15_000, 'no 503 while the capped slot and the queue were full');
         expect(refused.r.status).toBe(503);
         expect(started()).toBe(1);
+        // The log says why a script slot was short while --max-cgi had room.
+        await g.waitForLog((l) => l.code === 'OVERLOADED' && /at most 1 for now: pool requests in flight, --max-cgi-beside-pool/.test(String(l.msg)));
         writeFileSync(appFlag, ''); // the pool goes idle: the cap lifts and the queued script starts beside the first
         expect((await held).text).toBe('released busy\n');
         await eventually(() => started() === 2);

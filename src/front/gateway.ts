@@ -86,7 +86,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     p.onBusy = (busy) => {
       busyPools += busy ? 1 : -1;
       clearTimeout(lift);
-      if (busyPools > 0) limiter.setCap(options.maxCgiBesidePool);
+      if (busyPools > 0) limiter.setCap(options.maxCgiBesidePool, 'pool requests in flight, --max-cgi-beside-pool');
       else lift = setTimeout(() => limiter.setCap(Infinity), limits.cgiCapLiftMs).unref();
     };
     return p;

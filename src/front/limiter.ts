@@ -8,6 +8,8 @@ export class Limiter {
   #max: number;
   #maxQueue: number;
   #cap = Infinity;
+  /** Why the cap is on, for the queue-full message. */
+  #capWhy = '';
   #active = 0;
   #queue: { grant: (r: Release) => void; fail: (e: Error) => void }[] = [];
 
@@ -24,8 +26,9 @@ export class Limiter {
    * Allows fewer holders at once than `max` for a while (Infinity lifts it). Holders above a lowered cap are
    * not cut short: their slots just do not pass on when they end. A raised cap admits waiters at once.
    */
-  setCap(cap: number): void {
+  setCap(cap: number, why = ''): void {
     this.#cap = cap;
+    this.#capWhy = why;
     while (this.#active < this.#allowed && this.#queue.length) {
       this.#active++;
       this.#queue.shift()!.grant(this.#releaser());
@@ -39,7 +42,8 @@ export class Limiter {
       return Promise.resolve(this.#releaser());
     }
     if (this.#queue.length >= this.#maxQueue) {
-      return Promise.reject(new GatewayError('OVERLOADED', `${this.#active} running and ${this.#queue.length} waiting: queue full`));
+      const capped = this.#allowed < this.#max ? ` (at most ${this.#allowed} for now: ${this.#capWhy || 'capped'})` : '';
+      return Promise.reject(new GatewayError('OVERLOADED', `${this.#active} running${capped} and ${this.#queue.length} waiting: queue full`));
     }
     return new Promise((resolve, reject) => {
       const waiter = {
