@@ -10,7 +10,7 @@ export interface ResponseSink {
   chunk(data: Uint8Array): Promise<void>;
   end(): Promise<void>;
   /** Aborted on client disconnect or shutdown: the app is stopped at its next chunk and its body finalised. */
-  readonly signal: AbortSignal;
+  readonly signal: { readonly aborted: boolean };
 }
 
 export type AppErrorCode = 'APP_THREW' | 'APP_PROTOCOL';
