@@ -11,7 +11,8 @@
 // - each subject's answer is checked (status and body) before timing, and every answer under load must carry
 //   that exact body; any non-2xx, socket error, timeout or wrong body fails the subject: an error row and a
 //   non-zero exit, never a silent number;
-// - one discarded warm-up per server; subjects in shuffled order (the seed is printed and recorded);
+// - one discarded warm-up per server; subjects in shuffled order (the seed is printed and recorded), except that
+//   each baseline runs right after the subject it is the baseline of, so both sides of a ratio see the same machine;
 // - each figure is the median of ≥3 runs (1 with --smoke) and keeps its spread; every run is in the JSON;
 // - baselines in the same run: the in-process ceiling for the pool, the xargs raw-spawn floor for CGI;
 // - issue 6's spawn designs (Node's own spawn, gatehouse-spawner) are measured with no HTTP, against that floor,
@@ -34,8 +35,8 @@ import { Progress } from './progress.mjs';
 import { deriveFigures } from './ratios.mjs';
 import { writeReport } from './report.mjs';
 import { killAllNow } from './server.mjs';
-import { seededRandom, shuffle, summarize } from './stats.mjs';
-import { buildSubjects, selectSubjects } from './subjects.mjs';
+import { seededRandom, summarize } from './stats.mjs';
+import { buildSubjects, orderSubjects, selectSubjects } from './subjects.mjs';
 import { measureInterference, measureSweep } from './sweep.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -212,7 +213,7 @@ async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
     return 2;
   }
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const order = shuffle(selected, seededRandom(seed));
+  const order = orderSubjects(selected, seededRandom(seed));
   const partial = profileName !== 'full' || o.only.length > 0;
   const outDir = o.out ?? (partial ? path.join(root, 'bench', 'partial') : root);
 

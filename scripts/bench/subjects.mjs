@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cgiEnvironment } from './floor.mjs';
+import { shuffle } from './stats.mjs';
 
 const concurrencies = [1, 16, 64];
 const sweepConcurrencies = [1, 8, 64];
@@ -44,8 +45,8 @@ export function buildSubjects(ctx) {
   const ceiling = (mounts) => ({ args: [path.join(ctx.benchDir, 'ceiling.mjs'), ...mounts.map(([p, m]) => `${p}=${m}`)] });
 
   const subjects = [
-    { name: 'ceiling-hello', group: 'ceiling', kind: 'server', quick: true, app: 'hello', title: 'ceiling: hello in-process, bare node:http', launch: ceiling([['/hello', app('hello')]]), check: hello, concurrencies },
-    { name: 'ceiling-add', group: 'ceiling', kind: 'server', app: 'add', title: 'ceiling: add in-process, bare node:http', launch: ceiling([['/add', addModule]]), check: add, concurrencies },
+    { name: 'ceiling-hello', group: 'ceiling', kind: 'server', quick: true, app: 'hello', beside: 'pool-hello', title: 'ceiling: hello in-process, bare node:http', launch: ceiling([['/hello', app('hello')]]), check: hello, concurrencies },
+    { name: 'ceiling-add', group: 'ceiling', kind: 'server', app: 'add', beside: 'pool-add', title: 'ceiling: add in-process, bare node:http', launch: ceiling([['/add', addModule]]), check: add, concurrencies },
     { name: 'pool-hello', group: 'pool', kind: 'server', quick: true, app: 'hello', title: 'pool mode: hello', launch: gateway({ mode: 'pool', apps: bothApps }), check: hello, concurrencies },
     { name: 'pool-add', group: 'pool', kind: 'server', app: 'add', title: 'pool mode: add', launch: gateway({ mode: 'pool', apps: bothApps }), check: add, concurrencies },
     { name: 'cgi-hello', group: 'cgi', kind: 'server', app: 'hello', slow: true, title: 'CGI mode: hello (a fresh node per request)', launch: gateway({ mode: 'cgi', apps: bothApps }), check: hello, concurrencies: cgiConcurrencies },
@@ -169,6 +170,21 @@ function lighttpdConfig(ctx, port) {
     '',
   ].join('\n'));
   return file;
+}
+
+/**
+ * Shuffled, except that a baseline (a ceiling, a floor) runs right after the subject it is the baseline of:
+ * on a shared machine the speed drifts by more than the margins judged, and a ratio is only fair when both
+ * sides saw the same machine.
+ */
+export function orderSubjects(selected, random) {
+  const order = shuffle(selected, random);
+  const partnerOf = (s) => s.beside ?? (s.kind === 'floor' ? s.of : undefined);
+  for (const s of order.filter((x) => partnerOf(x) && order.some((y) => y.name === partnerOf(x)))) {
+    order.splice(order.indexOf(s), 1);
+    order.splice(order.findIndex((y) => y.name === partnerOf(s)) + 1, 0, s);
+  }
+  return order;
 }
 
 /** The subjects `only` names (exact names or leading parts); all of them, or the quick set, without it. */
