@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { descendants, eventually, isRunning, stderrNumbers, fixtures, parseEnvDump, reachableCopy, request, startCommand, withGateway, zombieChildren, type RunningGateway } from './_gateway.js';
-import { createSpawner, spawnerBinary } from '../src/front/cgi/spawn-helper.js';
+import { createSpawner, spawnerBinary, specFrame } from '../src/front/cgi/spawn-helper.js';
 import { createLogger } from '../src/front/logger.js';
 import type { Options, SpawnerKind } from '../src/front/options.js';
 
@@ -159,15 +159,6 @@ describe('when the helper dies', () => {
   });
 });
 
-/** A spawner frame: [u32 body length][u8 kind][u32 id][body], little-endian. */
-function spawnerFrame(kind: string, id: number, body: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUInt32LE(body.length, 0);
-  head.write(kind, 4, 'latin1');
-  head.writeUInt32LE(id, 5);
-  return Buffer.concat([head, body]);
-}
-
 it('a child whose start the front never heard of dies with its helper: the kernel kills it (parent-death signal)', async () => {
   // The helper is driven directly here, as the front would, and killed before anyone reads its 'S' frame:
   // the front could not know this child's pid, so only the kernel can clean it up.
@@ -177,17 +168,11 @@ it('a child whose start the front never heard of dies with its helper: the kerne
     let out = Buffer.alloc(0);
     helper.stdout.on('data', (c: Buffer) => { out = Buffer.concat([out, c]); });
     await eventually(() => out.length >= 9 && out[4] === 'R'.charCodeAt(0));
-    const ints = Buffer.alloc(20);
-    ints.writeInt32LE(-1, 0); // keep our uid
-    ints.writeInt32LE(-1, 4);
-    ints.writeUInt32LE(0, 8); // no stdin connection
-    ints.writeUInt32LE(1, 12); // argc
-    ints.writeUInt32LE(0, 16); // envc
-    const strings = Buffer.from(['/bin/sleep', '/', '30', ''].join('\0'), 'latin1');
     const conn = connect(path.join(dir, 'sock'));
-    conn.write(spawnerFrame('R', 1, Buffer.concat([ints, strings])));
-    await eventually(() => descendants().some((p) => p.state !== 'Z' && cmdline(p.pid).startsWith('/bin/sleep\0' + '30')));
-    const sleeper = descendants().find((p) => cmdline(p.pid).startsWith('/bin/sleep\0' + '30'))!.pid;
+    conn.write(specFrame(1, { file: '/bin/sleep', args: ['30'], cwd: '/', env: {}, runAs: null, killGraceMs: 0, stdin: false }));
+    const sleeping = () => descendants().find((p) => p.state !== 'Z' && cmdline(p.pid) === '/bin/sleep\u000030\u0000');
+    await eventually(() => sleeping() !== undefined);
+    const sleeper = sleeping()!.pid;
     helper.kill('SIGKILL');
     await eventually(() => !isRunning(sleeper));
     conn.destroy();

@@ -3,6 +3,8 @@
 // gathering costs nothing at low load (a lone message leaves at the end of the same turn).
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
+const always = () => true;
+
 export class LaneChannel<Out, In> {
   #port: MessagePort;
   #outbox: Out[] = [];
@@ -64,7 +66,7 @@ export class LaneChannel<Out, In> {
    * A thread asleep in its event loop costs its waker a wake-up: ~100 µs on a VM, more than a small app takes.
    * Returns whether a batch came.
    */
-  spin(us: number, worthIt: () => boolean = () => true): boolean {
+  spin(us: number, worthIt: () => boolean = always): boolean {
     const deadline = performance.now() + us / 1000;
     do {
       const m = receiveMessageOnPort(this.#port);

@@ -302,7 +302,7 @@ function frame(type: string, id: number, body: Buffer): Buffer {
 }
 
 /** The 'R' frame: ids, flags and counts, then NUL-terminated file, cwd, argv and environment. */
-function specFrame(id: number, req: SpawnRequest): Buffer {
+export function specFrame(id: number, req: SpawnRequest): Buffer {
   const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
   const strings = [req.file, req.cwd, ...req.args, ...env];
   if (strings.some((s) => s.includes('\0'))) throw new GatewayError('CGI_START_FAILED', 'a NUL byte in the program, its arguments or its environment');
