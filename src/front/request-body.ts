@@ -82,6 +82,9 @@ async function spool(req: IncomingMessage, policy: BodyPolicy): Promise<Prepared
   let total = 0;
   let dir: string | null = null;
   let file: WriteStream | null = null;
+  // A write error is kept, not thrown from an 'error' event nobody listens to: a client that leaves mid-upload
+  // makes cleanup() destroy the file under a pending write, and an unheard 'error' would crash the front.
+  let writeError: Error | null = null;
   const cleanup = async () => {
     if (dir === null) return;
     const d = dir;
@@ -99,15 +102,18 @@ async function spool(req: IncomingMessage, policy: BodyPolicy): Promise<Prepared
       if (file === null && total > policy.spoolThresholdBytes) {
         dir = await fs.mkdtemp(path.join(tmpdir(), 'gatehouse-body-'));
         file = createWriteStream(path.join(dir, 'body'), { mode: 0o600 });
+        file.on('error', (e) => { writeError ??= e; });
         for (const c of chunks.splice(0)) if (!file.write(c)) await once(file, 'drain');
       }
       if (file !== null) {
         if (!file.write(chunk)) await once(file, 'drain');
+        if (writeError) throw writeError;
       } else chunks.push(chunk);
     }
     if (file !== null) {
       file.end();
-      await once(file, 'close');
+      if (!file.closed) await once(file, 'close');
+      if (writeError) throw writeError;
     }
   } catch (e) {
     await cleanup();
