@@ -60,12 +60,13 @@ const hostPattern = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d*)?$/;
 
 export function buildEnviron(req: RequestFacts, mount: MountFacts, body: BodyFacts, policy: EnvironPolicy): MetaVariables {
   const env: MetaVariables = {};
-  const headers = mergeHeaders(req.rawHeaders);
+  const raw = req.rawHeaders;
+  const host = headerValue(raw, 'host');
 
   env.GATEWAY_INTERFACE = 'CGI/1.1'; // §4.1.4
   env.SERVER_SOFTWARE = serverSoftware; // §4.1.17
   env.SERVER_PROTOCOL = `HTTP/${req.httpVersion}`; // §4.1.16
-  env.SERVER_NAME = serverName(headers.get('host'), req.localAddress); // §4.1.14
+  env.SERVER_NAME = serverName(host, req.localAddress); // §4.1.14
   env.SERVER_PORT = String(req.localPort); // §4.1.15: the port the request arrived on, not the Host header's
   env.REQUEST_METHOD = req.method; // §4.1.12
   env.SCRIPT_NAME = mount.scriptName; // §4.1.13
@@ -76,7 +77,7 @@ export function buildEnviron(req: RequestFacts, mount: MountFacts, body: BodyFac
   env.REMOTE_HOST = env.REMOTE_ADDR; // §4.1.9: the address stands in when the name is not looked up
   env.REMOTE_PORT = String(req.remotePort);
   if (body.length !== null && body.length > 0) env.CONTENT_LENGTH = String(body.length); // §4.1.2
-  const contentType = headers.get('content-type');
+  const contentType = headerValue(raw, 'content-type');
   if (contentType !== undefined) env.CONTENT_TYPE = contentType; // §4.1.3: only when the header is present
 
   // De-facto variables real programs need; only ever set here, never from a client header.
@@ -87,27 +88,48 @@ export function buildEnviron(req: RequestFacts, mount: MountFacts, body: BodyFac
   env.REDIRECT_STATUS = '200'; // php-cgi refuses to run without it (cgi.force_redirect)
   if (req.scheme === 'https') env.HTTPS = 'on';
 
-  // §4.1.18: protocol-specific variables from the request headers.
-  for (const [name, value] of headers) {
-    if (neverExported.has(name) || !exportableName.test(name)) continue;
-    if (credentials.has(name) && !policy.passAuth) continue;
-    env[`HTTP_${name.toUpperCase().replaceAll('-', '_')}`] = value;
+  // §4.1.18: protocol-specific variables from the request headers, repeats joined with ', ' (RFC 9110 §5.3),
+  // cookies with '; ' (RFC 6265 §5.4).
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = httpVariable(raw[i]!, policy.passAuth);
+    if (key === null) continue;
+    const value = raw[i + 1]!;
+    const prior = env[key];
+    env[key] = prior === undefined ? value : `${prior}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
   }
   if (body.streamedChunked) env.HTTP_TRANSFER_ENCODING = 'chunked';
   return env;
 }
 
-/** Lower-cased names; repeated fields joined with ', ' (RFC 9110 §5.3), cookies with '; ' (RFC 6265 §5.4). */
-function mergeHeaders(raw: readonly string[]): Map<string, string> {
-  const merged = new Map<string, string>();
+/** The first value of a header (by lower-cased name), repeats joined as for HTTP_*; undefined when absent. */
+function headerValue(raw: readonly string[], lower: string): string | undefined {
+  let value: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    const prior = merged.get(name);
-    merged.set(name, prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`);
+    if (raw[i]!.length !== lower.length || raw[i]!.toLowerCase() !== lower) continue;
+    value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
   }
-  return merged;
+  return value;
 }
+
+/**
+ * The variable a request header becomes (`User-Agent` → `HTTP_USER_AGENT`), or null when it is never
+ * exported. Names repeat across requests, so the answer is remembered (a bounded table of header spellings).
+ */
+function httpVariable(name: string, passAuth: boolean): string | null {
+  let key = knownNames.get(name);
+  if (key === undefined) {
+    const lower = name.toLowerCase();
+    key = neverExported.has(lower) || !exportableName.test(name) ? null : credentials.has(lower) ? credentialKey : `HTTP_${lower.toUpperCase().replaceAll('-', '_')}`;
+    if (knownNames.size < maxKnownNames) knownNames.set(name, key);
+  }
+  if (key === credentialKey) return passAuth ? `HTTP_${name.toUpperCase().replaceAll('-', '_')}` : null;
+  return key;
+}
+
+/** Stands for a credentials header in `knownNames`: exported only under --pass-auth. */
+const credentialKey = '\0credentials';
+const knownNames = new Map<string, string | null>();
+const maxKnownNames = 512;
 
 function serverName(host: string | undefined, localAddress: string): string {
   const m = host === undefined ? null : hostPattern.exec(host.trim());

@@ -4,13 +4,14 @@ import { realpathSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { logAccessOnClose, type Served } from './access-log.js';
+import { AccessLog, RequestScope, type Served } from './access-log.js';
 import { CgiHost } from './cgi/host.js';
 import { createSpawner } from './cgi/spawn-helper.js';
 import { findScript } from './cgi/lookup.js';
 import type { RelayOutcome } from './cgi/relay.js';
 import { resolveRunAs, type RunAs } from './cgi/run-as.js';
 import type { RequestFacts } from './environ.js';
+import type { RequestRun } from './request-run.js';
 import { GatewayError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { createLogger, type Logger } from './logger.js';
@@ -92,27 +93,26 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     return p;
   };
 
+  const access = new AccessLog(log);
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
-    const reqLog = log.child({ req: ++nextRequestId });
-    const served: Served = { via: 'static' };
-    logAccessOnClose(req, res, reqLog, served);
     inFlight.add(res);
-    if (draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
+    const scope = new RequestScope(++nextRequestId, req, res, log, access, () => {
       inFlight.delete(res);
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
-    handle(req, res, reqLog, served, null, 0).catch((e) => sendError(res, e, reqLog, options.debug));
+    if (draining) res.setHeader('Connection', 'close');
+    handle(req, res, scope, null, 0).catch((e) => sendError(res, e, scope.log, options.debug));
   });
 
   /** One request, or one internal (local-redirect) hop of it: `redirect` replaces the target, as a GET. */
-  async function handle(req: IncomingMessage, res: ServerResponse, reqLog: Logger, served: Served, redirect: string | null, hops: number): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope, redirect: string | null, hops: number): Promise<void> {
     const url = redirect ?? req.url ?? '/';
     const target = parseRequestTarget(url);
     const facts = requestFacts(req, url, target, redirect !== null);
     const mount = matchMount(prefixes, target.path);
     const route = routes.get(mount.prefix)!;
-    const run = { req, res, facts, withBody: redirect === null, log: reqLog, served };
+    const served = scope.served;
+    const run = new Run(req, res, facts, redirect === null, scope);
     let outcome: RelayOutcome | undefined;
     if (route.kind === 'cgi') {
       served.via = 'cgi-script';
@@ -151,8 +151,8 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     }
     if (outcome.kind === 'local-redirect') {
       if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
-      reqLog.debug({ location: outcome.location }, 'local redirect');
-      return handle(req, res, reqLog, served, outcome.location, hops + 1);
+      scope.log.debug({ location: outcome.location }, 'local redirect');
+      return handle(req, res, scope, outcome.location, hops + 1);
     }
   }
 
@@ -243,6 +243,29 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       log.flush?.();
     },
   };
+}
+
+/** A request (or one local-redirect hop of it) handed to a runner; its logger is made only if something logs. */
+class Run implements RequestRun {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly facts: RequestFacts,
+    readonly withBody: boolean,
+    readonly scope: RequestScope,
+  ) {}
+
+  get log(): Logger {
+    return this.scope.log;
+  }
+
+  get debug(): boolean {
+    return this.scope.debug;
+  }
+
+  get served(): Served {
+    return this.scope.served;
+  }
 }
 
 /** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */

@@ -118,7 +118,7 @@ export const limits = Object.freeze({
   /** Body bytes the front holds for that purpose before it starts streaming. */
   framingHoldBytes: 64 * 1024,
   /** Requests without a body that may wait their turn on a busy pool worker (beyond --worker-concurrency). */
-  lanePipelineDepth: 2,
+  lanePipelineDepth: 32,
   /** A free pool worker takes back a request waiting behind one that has run this long. */
   withdrawAfterMs: 2,
   /** How long the pool must stay idle before CGI gets its full --max-cgi back. */

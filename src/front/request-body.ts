@@ -29,6 +29,12 @@ const none: PreparedBody = {
   pipeTo: (sink) => { sink.end(); },
   cleanup: async () => {},
 };
+/** What a request without a body gets from prepareBody. */
+export const noBody: PreparedBody = none;
+
+/** False when the request certainly has no body (neither Content-Length nor Transfer-Encoding): no need to prepare one. */
+export const mayHaveBody = (req: IncomingMessage): boolean =>
+  req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 
 /** Decides before anything runs: a known length over the limit is refused here, without reading the body. */
 export async function prepareBody(req: IncomingMessage | null, policy: BodyPolicy): Promise<PreparedBody> {

@@ -10,7 +10,9 @@ export interface RequestRun {
   facts: RequestFacts;
   /** False for internal redirects, which carry no body. */
   withBody: boolean;
-  /** Tagged with the request id. */
-  log: Logger;
+  /** Tagged with the request id (made on first use). */
+  readonly log: Logger;
+  /** Whether debug lines are wanted: checked without making `log`. */
+  readonly debug: boolean;
   served: Served;
 }

@@ -31,8 +31,16 @@ export function parseRequestTarget(url: string): RequestTarget {
   return { rawPath, query, path: decodePath(rawPath) };
 }
 
+/** A '.' or '..' segment. */
+const dotSegment = /(?:^|\/)\.\.?(?:\/|$)/;
+
 function decodePath(rawPath: string): string {
   if (/[^\x21-\x7e]/.test(rawPath)) throw new GatewayError('BAD_REQUEST_TARGET', 'raw control, space or non-ASCII byte in path');
+  if (!rawPath.includes('%')) {
+    // Nothing to decode (the common case): printable ASCII is valid UTF-8 and holds no NUL.
+    if (dotSegment.test(rawPath)) throw new GatewayError('BAD_REQUEST_TARGET', 'dot segment in path');
+    return rawPath;
+  }
   if (/%(?![0-9a-f]{2})/i.test(rawPath)) throw new GatewayError('BAD_REQUEST_TARGET', 'malformed percent-encoding');
   if (/%2f/i.test(rawPath)) throw new GatewayError('BAD_REQUEST_TARGET', 'encoded "/" in path');
   const bytes = Buffer.from(rawPath.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
@@ -43,6 +51,6 @@ function decodePath(rawPath: string): string {
     throw new GatewayError('BAD_REQUEST_TARGET', 'path is not valid UTF-8');
   }
   if (path.includes('\0')) throw new GatewayError('BAD_REQUEST_TARGET', 'NUL in path');
-  if (path.split('/').some((s) => s === '.' || s === '..')) throw new GatewayError('BAD_REQUEST_TARGET', 'dot segment in path');
+  if (dotSegment.test(path)) throw new GatewayError('BAD_REQUEST_TARGET', 'dot segment in path');
   return path;
 }

@@ -9,7 +9,7 @@ import { BodyInput } from '../app/input.js';
 import type { App, Environ } from '../app/types.js';
 import { LaneChannel } from './lane-channel.js';
 import { PortBodySource, PortSink, type Post } from './port-transport.js';
-import type { FrontMessage, PoolTask, PoolTaskResult, PoolWorkerData, RequestResult, RequestStart, ToFront, ToWorker } from './protocol.js';
+import { transferOf, type FrontMessage, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type RequestStart, type ToFront, type ToWorker } from './protocol.js';
 
 const data = workerData as PoolWorkerData;
 // Top-level await: piscina waits for the imports before handing this worker its task.
@@ -94,5 +94,8 @@ async function serveRequest(req: { id: number } & RequestStart, post: Post, runn
     result = { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
   }
   running.delete(req.id);
+  const whole = sink.takeWhole(result.t === 'done');
+  if (whole?.t === 'response') return post(whole, transferOf(whole.body));
+  if (whole?.t === 'head') post(whole, transferOf(whole.body));
   post({ t: 'result', result });
 }

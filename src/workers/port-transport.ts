@@ -2,7 +2,7 @@
 // request-body source. Buffers cross the lane transferred, never cloned.
 import { threadId } from 'node:worker_threads';
 import type { ResponseSink } from '../app/run-app.js';
-import { responseWindow, type FrontMessage, type WorkerMessage } from './protocol.js';
+import { responseWindow, toWire, transferOf, type FrontMessage, type WorkerMessage } from './protocol.js';
 
 /** Posts one message about this request (tagged and batched by the lane). */
 export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
@@ -10,15 +10,19 @@ export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 /** Bodies up to this size, when their length is known, go out in the same message as the head. */
 const coalesceBytes = 64 * 1024;
 
+type Head = Extract<WorkerMessage, { t: 'head' }>;
+
 export class PortSink implements ResponseSink {
   /** A flag, not an AbortSignal: only ever read, and an AbortController costs ~3 µs to make (micro-benchmark). */
   readonly signal = { aborted: false };
   #post: Post;
   #credits = responseWindow;
   #waiting: (() => void) | null = null;
-  #head: Extract<WorkerMessage, { t: 'head' }> | null = null;
+  #head: Head | null = null;
   #held: Uint8Array[] = [];
   #heldBytes = 0;
+  /** The whole response, when end() came before any of it left: the worker sends it with the result. */
+  #whole: Head | null = null;
 
   constructor(post: Post) {
     this.#post = post;
@@ -40,7 +44,9 @@ export class PortSink implements ResponseSink {
   }
 
   start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void {
-    this.#head = { t: 'head', status, reason, headers, contentLength, body: null, end: false, worker: threadId };
+    const flat: string[] = [];
+    for (const [name, value] of headers) flat.push(name, value);
+    this.#head = { t: 'head', status, reason, headers: flat, contentLength, body: null, end: false, worker: threadId };
   }
 
   async chunk(data: Uint8Array): Promise<void> {
@@ -48,6 +54,7 @@ export class PortSink implements ResponseSink {
     if (head && head.contentLength !== null && head.contentLength <= coalesceBytes) {
       // A small body of known length: what the app yields in this turn goes out with the head in one message
       // (the whole response, if it ends in this turn); a later part is never held back waiting for the rest.
+      // Held as given: end() or #release() copy it before it leaves.
       this.#held.push(data);
       this.#heldBytes += data.length;
       if (this.#held.length === 1) setImmediate(() => this.#release());
@@ -71,20 +78,33 @@ export class PortSink implements ResponseSink {
     if (!head || this.signal.aborted) return;
     this.#head = null;
     this.#credits--;
-    const bytes = new Uint8Array(Buffer.concat(this.#held)); // a copy, for the same reason as in chunk()
+    const body = toWire(this.#held, this.#heldBytes);
     this.#held = [];
     this.#heldBytes = 0;
-    this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
+    this.#post({ ...head, body }, transferOf(body));
   }
 
   async end(): Promise<void> {
     const head = this.#head;
     if (head) {
       this.#head = null;
-      const body = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
-      const whole = new Uint8Array(body); // a copy, for the same reason as in chunk()
-      this.#post({ ...head, body: whole, contentLength: whole.length, end: true }, [whole.buffer as ArrayBuffer]);
+      const body = toWire(this.#held, this.#heldBytes);
+      this.#whole = { ...head, body, contentLength: this.#heldBytes, end: true };
+      this.#held = [];
     } else this.#post({ t: 'end' });
+  }
+
+  /**
+   * The response held by end(), if any, as the request's last message: one 'response' when the request is
+   * done, else the head (a body that failed to close still leaves its complete response) for a result to follow.
+   */
+  takeWhole(done: boolean): WorkerMessage | null {
+    const whole = this.#whole;
+    this.#whole = null;
+    if (!whole || this.signal.aborted) return null;
+    if (!done) return whole;
+    const { status, reason, headers, body, worker } = whole;
+    return { t: 'response', status, reason, headers, body: body!, worker };
   }
 }
 

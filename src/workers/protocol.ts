@@ -49,23 +49,34 @@ export type RequestResult =
   | { t: 'withdrawn' }
   | { t: 'failed'; code: AppFailureCode; message: string; stack?: string; headersSent: boolean };
 
+/**
+ * Response bytes as they cross a lane: a Uint8Array (its buffer transferred), or, for a small body, a string
+ * holding the bytes as latin1 (one char per byte). A string clones into the front's heap with no ArrayBuffer
+ * to allocate and sweep, and node:http sends it in one write with the head.
+ */
+export type WireBytes = Uint8Array | string;
+
+/** The response head as it crosses the lane: headers flat (name, value, name, value…), as `writeHead` takes them. */
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  headers: string[];
+  /** The worker's thread id, for the access log. */
+  worker: number;
+}
+
 /** Worker → front, about one request. */
 export type WorkerMessage =
   /**
-   * The response head, sent with the first body chunk so a short response costs one message.
+   * The whole response of a request that is over (its body finalised, a 'done' result implied): the common
+   * case of a small known body costs one message. `body` is exactly the body, so its length frames it.
+   */
+  | ({ t: 'response'; body: WireBytes } & ResponseHead)
+  /**
+   * The response head, sent with the first body part so a streamed response costs no extra message.
    * `end` set: `body` is the whole body (then `contentLength` is its length).
    */
-  | {
-      t: 'head';
-      status: number;
-      reason: string;
-      headers: [string, string][];
-      contentLength: number | null;
-      body: Uint8Array | null;
-      end: boolean;
-      /** The worker's thread id, for the access log. */
-      worker: number;
-    }
+  | ({ t: 'head'; contentLength: number | null; body: WireBytes | null; end: boolean } & ResponseHead)
   /** A body chunk; its buffer is transferred, not copied. */
   | { t: 'chunk'; data: Uint8Array }
   | { t: 'end' }
@@ -95,6 +106,29 @@ export type ToFront = ({ id: number } & WorkerMessage) | { id: 0; t: 'hello'; wo
 export const responseWindow = 8;
 /** Request-body chunks in flight before the front waits for the app to read. */
 export const requestWindow = 4;
+
+/** Bodies up to this size cross as latin1 strings (see WireBytes). */
+export const inlineBodyBytes = 16 * 1024;
+
+/** The bytes of `chunks` (total `bytes` long) in the form that crosses a lane best; an owned copy either way. */
+export function toWire(chunks: readonly Uint8Array[], bytes: number): WireBytes {
+  if (bytes <= inlineBodyBytes) {
+    let s = '';
+    for (const c of chunks) s += Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1');
+    return s;
+  }
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** What must be transferred (not cloned) with a message carrying `body`. */
+export const transferOf = (body: WireBytes | null): ArrayBuffer[] | undefined =>
+  body instanceof Uint8Array ? [body.buffer as ArrayBuffer] : undefined;
 
 /** A chunk that owns its whole ArrayBuffer can be transferred; a view into a shared one (Buffer's pool) is copied first. */
 export function transferable(data: Uint8Array): Uint8Array {

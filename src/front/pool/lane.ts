@@ -2,6 +2,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { LaneChannel } from '../../workers/lane-channel.js';
+import { limits } from '../options.js';
 import type { FrontMessage, PoolTask, PoolTaskResult, RequestStart, ToFront, ToWorker, WorkerMessage } from '../../workers/protocol.js';
 
 /** A request on a lane: where its messages go, and what it is told as its turn comes or its worker goes. */
@@ -43,6 +44,8 @@ export class Lane {
   #withdrawing = new Set<number>();
   /** When the latest turn came (performance.now()): the running request has run at least since then. */
   #turnAt = 0;
+  /** Recent length of a turn, in µs; it starts as if slow, so the first requests are not piled up here. */
+  #serviceUs = limits.withdrawAfterMs * 1000;
 
   constructor(pool: Piscina<PoolTask, PoolTaskResult>, concurrency: number) {
     this.#concurrency = concurrency;
@@ -86,11 +89,24 @@ export class Lane {
     return this.#order.length;
   }
 
-  start(id: number, req: RequestStart, handler: LaneRequest): void {
-    this.#requests.set(id, handler);
-    this.#order.push(id);
-    this.#channel.post({ ...req, id });
-    if (this.#order.length <= this.#concurrency) this.#turn(handler);
+  /** Sends the request down the lane; true if its turn is now, false if it waits behind others. */
+  start(req: { id: number } & RequestStart, handler: LaneRequest): boolean {
+    this.#requests.set(req.id, handler);
+    this.#order.push(req.id);
+    this.#channel.post(req);
+    if (this.#order.length > this.#concurrency) return false;
+    this.#turn(handler);
+    return true;
+  }
+
+  /**
+   * Requests that may wait their turn here beyond those running: as many as this worker's recent pace gets
+   * through in `limits.withdrawAfterMs`, from 2 (a slow or blocking app) to `limits.lanePipelineDepth` (a
+   * quick one). A worker that blocks on a long request cannot give its waiting requests back until it ends.
+   */
+  get depth(): number {
+    const fits = Math.floor((limits.withdrawAfterMs * 1000) / Math.max(1, this.#serviceUs));
+    return Math.max(2, Math.min(limits.lanePipelineDepth, fits));
   }
 
   #turn(handler: LaneRequest): void {
@@ -138,6 +154,10 @@ export class Lane {
     if (!this.#requests.delete(id)) return;
     const at = this.#order.indexOf(id);
     this.#order.splice(at, 1);
+    if (at < this.#concurrency) {
+      // A moving average of how long a turn lasts here, the pace `depth` follows.
+      this.#serviceUs += ((performance.now() - this.#turnAt) * 1000 - this.#serviceUs) / 8;
+    }
     if (at < this.#concurrency && this.#order.length >= this.#concurrency) {
       const next = this.#requests.get(this.#order[this.#concurrency - 1]!);
       if (next) this.#turn(next);
