@@ -5,18 +5,23 @@ const empty = new Uint8Array(0);
 
 /** Wraps any async source of byte chunks (a MessagePort reader, process.stdin…). */
 export class BodyInput implements GatewayInput {
-  #source: AsyncIterator<Uint8Array>;
+  readonly #from: AsyncIterable<Uint8Array> | null;
+  /** Opened at the first read: most apps never read, and an async generator per request is not free. */
+  #source: AsyncIterator<Uint8Array> | null = null;
   #buffered: Uint8Array[] = [];
   #bufferedBytes = 0;
-  #eof = false;
+  #eof: boolean;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.#source = source[Symbol.asyncIterator]();
+  /** `source` null: a request without a body, at EOF from the start. */
+  constructor(source: AsyncIterable<Uint8Array> | null) {
+    this.#from = source;
+    this.#eof = source === null;
   }
 
   /** Pulls one more chunk into the buffer; false at EOF. */
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
+    this.#source ??= this.#from![Symbol.asyncIterator]();
     const step = await this.#source.next();
     if (step.done) {
       this.#eof = true;

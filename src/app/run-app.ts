@@ -6,9 +6,9 @@ import type { App, Body, Chunk, Environ, StartResponse, Write } from './types.js
 export interface ResponseSink {
   /** The response head; `contentLength` is set when the whole body is known before headers go out. */
   start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void;
-  /** Resolves when the transport can take more (flow control). */
-  chunk(data: Uint8Array): Promise<void>;
-  end(): Promise<void>;
+  /** Resolves when the transport can take more (flow control); returns nothing when there is nothing to wait for. */
+  chunk(data: Uint8Array): Promise<void> | void;
+  end(): Promise<void> | void;
   /** Aborted on client disconnect or shutdown: the app is stopped at its next chunk and its body finalised. */
   readonly signal: { readonly aborted: boolean };
 }
@@ -50,7 +50,8 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
   let headersSent = false;
   let declaredLength: number | null = null;
   let sent = 0;
-  let writes: Promise<void> = Promise.resolve();
+  /** The chain of write() calls, once an app uses write(). */
+  let writes: Promise<void> | null = null;
 
   const sendHeaders = (knownLength: number | null) => {
     if (!pending) throw new AppError('APP_PROTOCOL', 'body produced before startResponse was called', false);
@@ -60,7 +61,9 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
     sink.start(code, reason, headers, contentLength ?? knownLength);
   };
 
-  const emit = async (chunk: Chunk) => {
+  // Returns the sink's promise only when there is something to wait for: a warm request's few chunks should
+  // not cost a promise and a microtask each.
+  const emit = (chunk: Chunk): Promise<void> | void => {
     const bytes = toBytes(chunk, headersSent);
     if (bytes.length === 0) return; // headers wait for the first non-empty chunk
     if (!headersSent) sendHeaders(null);
@@ -68,11 +71,11 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
     if (declaredLength !== null && sent > declaredLength) {
       throw new AppError('APP_PROTOCOL', `body longer than its Content-Length ${declaredLength}`, true);
     }
-    await sink.chunk(bytes);
+    return sink.chunk(bytes);
   };
 
   const write: Write = (chunk) => {
-    writes = writes.then(() => emit(chunk));
+    writes = (writes ?? Promise.resolve()).then(() => emit(chunk));
     return writes;
   };
 
@@ -88,11 +91,12 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
   let exhausted = false;
   try {
     try {
-      body = await app(environ, startResponse);
+      const returned = app(environ, startResponse);
+      body = isThenable(returned) ? await returned : returned;
     } catch (e) {
       throw e instanceof AppError ? e : new AppError(failureCode(e), describe(e), headersSent, { cause: e });
     }
-    await writes;
+    if (writes) await writes;
     if (body == null || (typeof (body as Iterable<Chunk>)[Symbol.iterator] !== 'function' && typeof (body as AsyncIterable<Chunk>)[Symbol.asyncIterator] !== 'function')) {
       throw new AppError('APP_PROTOCOL', 'the app returned something that is not an iterable of chunks', headersSent);
     }
@@ -101,7 +105,10 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
       const chunks = (body as Chunk[]).map((c) => toBytes(c, false));
       const total = chunks.reduce((n, c) => n + c.length, 0);
       if (total > 0) sendHeaders(total);
-      for (const c of chunks) await emit(c);
+      for (const c of chunks) {
+        const wait = emit(c);
+        if (wait) await wait;
+      }
       exhausted = true;
     } else {
       iterator = Symbol.asyncIterator in body ? (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]() : (body as Iterable<Chunk>)[Symbol.iterator]();
@@ -118,7 +125,8 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
           exhausted = true;
           break;
         }
-        await emit(step.value);
+        const wait = emit(step.value);
+        if (wait) await wait;
       }
     }
     if (sink.signal.aborted) return 'aborted';
@@ -126,11 +134,17 @@ export async function runApp(app: App, environ: Environ, sink: ResponseSink): Pr
     if (declaredLength !== null && sent < declaredLength) {
       throw new AppError('APP_PROTOCOL', `body shorter (${sent} bytes) than its Content-Length ${declaredLength}`, true);
     }
-    await sink.end();
+    const ended = sink.end();
+    if (ended) await ended;
     return 'completed';
   } finally {
-    await finalise(body, exhausted ? undefined : iterator);
+    const open = exhausted ? undefined : iterator;
+    if (open?.return || typeof (body as { close?: unknown } | undefined)?.close === 'function') await finalise(body, open);
   }
+}
+
+function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 /** PEP 3333: the server always calls the iterable's close(); for JS iterators, return() too. */

@@ -2,15 +2,15 @@
 // request-body source. Buffers cross the lane transferred, never cloned.
 import { threadId } from 'node:worker_threads';
 import type { ResponseSink } from '../app/run-app.js';
-import { responseWindow, toWire, transferOf, type FrontMessage, type WorkerMessage } from './protocol.js';
+import { responseWindow, toWire, transferOf, type FrontMessage, type ToFront, type WorkerMessage } from './protocol.js';
 
-/** Posts one message about this request (tagged and batched by the lane). */
-export type Post = (msg: WorkerMessage, transfer?: ArrayBuffer[]) => void;
+/** Posts one message onto the lane (batched there); each carries its request's id. */
+export type Post = (msg: ToFront, transfer?: ArrayBuffer[]) => void;
 
 /** Bodies up to this size, when their length is known, go out in the same message as the head. */
 const coalesceBytes = 64 * 1024;
 
-type Head = Extract<WorkerMessage, { t: 'head' }>;
+type Head = { id: number } & Extract<WorkerMessage, { t: 'head' }>;
 
 export class PortSink implements ResponseSink {
   /** A flag, not an AbortSignal: only ever read, and an AbortController costs ~3 µs to make (micro-benchmark). */
@@ -23,8 +23,10 @@ export class PortSink implements ResponseSink {
   #heldBytes = 0;
   /** The whole response, when end() came before any of it left: the worker sends it with the result. */
   #whole: Head | null = null;
+  readonly #id: number;
 
-  constructor(post: Post) {
+  constructor(id: number, post: Post) {
+    this.#id = id;
     this.#post = post;
   }
 
@@ -46,7 +48,7 @@ export class PortSink implements ResponseSink {
   start(status: number, reason: string, headers: [string, string][], contentLength: number | null): void {
     const flat: string[] = [];
     for (const [name, value] of headers) flat.push(name, value);
-    this.#head = { t: 'head', status, reason, headers: flat, contentLength, body: null, end: false, worker: threadId };
+    this.#head = { t: 'head', id: this.#id, status, reason, headers: flat, contentLength, body: null, end: false, worker: threadId };
   }
 
   async chunk(data: Uint8Array): Promise<void> {
@@ -69,7 +71,7 @@ export class PortSink implements ResponseSink {
     if (head) {
       this.#head = null;
       this.#post({ ...head, body: bytes }, [bytes.buffer as ArrayBuffer]);
-    } else this.#post({ t: 'chunk', data: bytes }, [bytes.buffer as ArrayBuffer]);
+    } else this.#post({ t: 'chunk', id: this.#id, data: bytes }, [bytes.buffer as ArrayBuffer]);
   }
 
   /** The turn ended before the body did: send the head and what is held, and stream the rest. */
@@ -91,31 +93,33 @@ export class PortSink implements ResponseSink {
       const body = toWire(this.#held, this.#heldBytes);
       this.#whole = { ...head, body, contentLength: this.#heldBytes, end: true };
       this.#held = [];
-    } else this.#post({ t: 'end' });
+    } else this.#post({ t: 'end', id: this.#id });
   }
 
   /**
    * The response held by end(), if any, as the request's last message: one 'response' when the request is
    * done, else the head (a body that failed to close still leaves its complete response) for a result to follow.
    */
-  takeWhole(done: boolean): WorkerMessage | null {
+  takeWhole(done: boolean): ToFront | null {
     const whole = this.#whole;
     this.#whole = null;
     if (!whole || this.signal.aborted) return null;
     if (!done) return whole;
-    const { status, reason, headers, body, worker } = whole;
-    return { t: 'response', status, reason, headers, body: body!, worker };
+    const { id, status, reason, headers, body, worker } = whole;
+    return { t: 'response', id, status, reason, headers, body: body!, worker };
   }
 }
 
 /** The request body as the front sends it: an async iterable that acks each chunk it hands to the app. */
 export class PortBodySource implements AsyncIterable<Uint8Array> {
   #post: Post;
+  readonly #id: number;
   #queue: Uint8Array[] = [];
   #ended = false;
   #wake: (() => void) | null = null;
 
-  constructor(post: Post) {
+  constructor(id: number, post: Post) {
+    this.#id = id;
     this.#post = post;
   }
 
@@ -132,7 +136,7 @@ export class PortBodySource implements AsyncIterable<Uint8Array> {
     for (;;) {
       const next = this.#queue.shift();
       if (next) {
-        this.#post({ t: 'body-ack' });
+        this.#post({ t: 'body-ack', id: this.#id });
         yield next;
         continue;
       }
