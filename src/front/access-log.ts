@@ -46,6 +46,8 @@ export class AccessLog {
 export class RequestScope {
   readonly id: number;
   readonly served: Served = { via: 'static' };
+  /** Told, once, when the response closes before it finished: the client left. One listener per request. */
+  onClientGone: (() => void) | null = null;
   readonly #root: Logger;
   #log: Logger | null = null;
 
@@ -57,6 +59,7 @@ export class RequestScope {
     const bytesBefore = req.socket.bytesWritten;
     const path = req.url ?? ''; // before an internal redirect rewrites it
     res.once('close', () => {
+      if (!res.writableFinished) this.onClientGone?.();
       const ms = Math.round((performance.now() - started) * 1000) / 1000;
       access.write(id, req, path, res, req.socket.bytesWritten - bytesBefore, ms, this.served);
       onClosed();

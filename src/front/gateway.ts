@@ -266,6 +266,14 @@ class Run implements RequestRun {
   get served(): Served {
     return this.scope.served;
   }
+
+  get onClientGone(): (() => void) | null {
+    return this.scope.onClientGone;
+  }
+
+  set onClientGone(fn: (() => void) | null) {
+    this.scope.onClientGone = fn;
+  }
 }
 
 /** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */

@@ -15,4 +15,6 @@ export interface RequestRun {
   /** Whether debug lines are wanted: checked without making `log`. */
   readonly debug: boolean;
   served: Served;
+  /** Called, once, if the client leaves before the response finished (one 'close' listener serves every runner). */
+  onClientGone: (() => void) | null;
 }

@@ -47,7 +47,7 @@ export class PoolExchange implements LaneRequest {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    run.res.once('close', this.#onClose);
+    run.onClientGone = this.#onClose;
   }
 
   /** The lane it is on (it moves only if its worker went, or gave it back, before its turn). */
