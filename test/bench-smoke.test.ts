@@ -57,7 +57,7 @@ describe('npm run bench -- --smoke', () => {
     for (const heading of ['## Machine', '## Method', '## Targets', '## Cold start', '## Latency at c=1', '## Throughput by concurrency', '## Memory and CPU', '## Ratios', '## What this means', '## Profiling notes']) {
       expect(md).toContain(heading);
     }
-    const row = md.split('\n').find((l) => l.startsWith('| ceiling: hello in-process') && l.includes('|'))!;
+    const row = md.split('\n').find((l) => l.startsWith('| ceiling: bare node:http') && l.includes('|'))!;
     expect(row).toBeDefined();
     expect(row.split('|').slice(2, -1).every((cell) => /\d/.test(cell))).toBe(true);
     expect(md).not.toMatch(/ERROR|## Errors/);

@@ -14,7 +14,10 @@
 // - one discarded warm-up per server; subjects in shuffled order (the seed is printed and recorded), except that
 //   each baseline runs right after the subject it is the baseline of, so both sides of a ratio see the same machine;
 // - each figure is the median of ≥3 runs (1 with --smoke) and keeps its spread; every run is in the JSON;
-// - baselines in the same run: the in-process ceiling for the pool, the xargs raw-spawn floor for CGI;
+// - baselines in the same run: bare node:http sending the same bytes (the pool's ceiling; the in-process adapter is
+//   a second, labelled line), uWSGI, gunicorn and plain piscina when installed, the xargs raw-spawn floor for CGI;
+// - the load generator is its own process (wrk when installed, else autocannon's CLI) and its CPU is recorded;
+//   with wrk present, a cross-check runs the ceiling under both generators;
 // - issue 6's spawn designs (Node's own spawn, gatehouse-spawner) are measured with no HTTP, against that floor,
 //   from a calling process holding 0 and 400 MiB (designs.mjs runs spawn-designs.mjs once per run);
 // - the load generator's own CPU share is recorded (on 2 cores it competes with the server).
@@ -27,14 +30,15 @@ import { buildCharts } from './chart-set.mjs';
 import { compareFiles } from './compare.mjs';
 import { measureDesign } from './designs.mjs';
 import { floorParallel, measureFloor } from './floor.mjs';
-import { describeMachine, describeVersions, findLighttpd, findPython } from './machine.mjs';
-import { measureImport, measureServer } from './measure.mjs';
+import { describeMachine, describeVersions, findGunicorn, findLighttpd, findPython, findUwsgi } from './machine.mjs';
+import { measureImport, measureLoadgen, measureServer } from './measure.mjs';
 import { measureMemory } from './memory.mjs';
 import { profiles } from './profiles.mjs';
 import { Progress } from './progress.mjs';
 import { deriveFigures } from './ratios.mjs';
 import { writeReport } from './report.mjs';
 import { killAllNow } from './server.mjs';
+import { defaultGenerator } from './load.mjs';
 import { seededRandom, summarize } from './stats.mjs';
 import { buildSubjects, orderSubjects, selectSubjects } from './subjects.mjs';
 import { measureInterference, measureSweep } from './sweep.mjs';
@@ -93,6 +97,8 @@ async function runSubject(subject, ctx, profile, step) {
         return await measureServer(subject, ctx, profile, step);
       case 'import':
         return await measureImport(subject, ctx, profile, step);
+      case 'loadgen':
+        return await measureLoadgen(subject, ctx, profile, step);
       case 'sweep':
         return await measureSweep(subject, ctx, profile, step);
       case 'interference':
@@ -125,6 +131,7 @@ function headline(r) {
   if (r.kind === 'floor') parts.push(`${r.rps.median.toFixed(1)} spawns/s, ${r.cpuMsPerRequest.median.toFixed(2)} CPU ms each`);
   for (const [script, byC] of Object.entries(r.scripts ?? {})) parts.push(`${script} ${Object.entries(byC).map(([c, t]) => `c=${c} ${t.rps.median.toFixed(0)}/s`).join(' ')}`);
   if (r.kind === 'interference') parts.push(`p99 alone ${r.alone.p99Ms.median.toFixed(2)} ms, beside CGI ${r.beside.p99Ms.median.toFixed(2)} ms`);
+  if (r.kind === 'loadgen') parts.push(`wrk ${r.wrk.rps.median.toFixed(0)}/s, autocannon ${r.autocannon.rps.median.toFixed(0)}/s at c=64`);
   if (r.kind === 'memory') parts.push(`stream +${r.stream.growthMb.max.toFixed(1)} MiB, upload +${r.upload.growthMb.max.toFixed(1)} MiB`);
   return `${r.name}: ${parts.join(', ')} [${r.elapsedS.toFixed(1)} s]`;
 }
@@ -159,7 +166,7 @@ async function main() {
   const python = findPython();
   const lighttpd = findLighttpd();
   const ctx = {
-    root, benchDir, cgiDir: path.join(benchDir, 'cgi-bin'), cores: availableParallelism(), python, lighttpd,
+    root, benchDir, cgiDir: path.join(benchDir, 'cgi-bin'), cores: availableParallelism(), python, lighttpd, uwsgi: findUwsgi(), gunicorn: findGunicorn(), wrk: defaultGenerator === 'wrk',
     spawners: spawnerFlag ? ['helper', 'direct'] : [null],
     helperBuilt: existsSync(path.join(root, 'dist', 'spawner', 'gatehouse-spawner')),
     // Generated files (a peer's configuration): removed when the run ends.
@@ -223,6 +230,9 @@ async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
   if (!python) progress.note('bench: python3 not found: the http.server peer row is skipped');
   if (!ctx.helperBuilt) progress.note('bench: dist/spawner/gatehouse-spawner is not built: the spawn-design rows for the helper are skipped');
   if (!lighttpd) progress.note('bench: lighttpd not found: its peer row is skipped (issue 6 aim judged against a reference figure)');
+  if (!ctx.uwsgi) progress.note('bench: uwsgi (with its python3 plugin) not found: its peer row is skipped');
+  if (!ctx.gunicorn) progress.note('bench: gunicorn not found: its peer row is skipped');
+  if (defaultGenerator !== 'wrk') progress.note('bench: wrk not found: autocannon (its CLI, in its own process) generates the load, and the cross-check against wrk is skipped');
 
   const startedAt = new Date();
   const machine = describeMachine();
@@ -254,7 +264,8 @@ async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
     resultsFile: path.relative(outDir, resultsFile),
     root,
     machine,
-    versions: describeVersions(python, lighttpd),
+    versions: describeVersions(python, lighttpd, { uwsgi: ctx.uwsgi, gunicorn: ctx.gunicorn }),
+    generator: defaultGenerator,
     // Without its binary (no C compiler at build time) the gateway falls back to forking from the front.
     spawner: { flag: spawnerFlag, modes: ctx.spawners.map((x) => x ?? 'default'), helperBuilt: ctx.helperBuilt },
     method: { ...profile, floorParallel, sampleEveryMs: 50, loadAverageAtEnd: loadavg() },

@@ -1,5 +1,6 @@
-// The pool's ceiling: the same app modules called in-process by a bare node:http server — the gateway's own
-// environ builder and runApp, no thread hop, no access log. Usage: node ceiling.mjs PREFIX=MODULE...
+// The in-process adapter line: the same app modules called in-process by a bare node:http server — the
+// gateway's own environ builder and runApp, no thread hop, no access log. Not the pool's ceiling (bare.mjs is):
+// it shows how much of the pool's cost is the adapter and how much the hop. Usage: node ceiling.mjs PREFIX=MODULE...
 // Prints the gateway's `listening` line shape ({"msg":"listening","url":…}), so the bench starts both alike.
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';

@@ -4,9 +4,9 @@ import { barChart, lineChart } from './charts.mjs';
 import { lighttpdReferenceRps } from './ratios.mjs';
 import { ballastMb, importCostsMs } from './subjects.mjs';
 
-const throughputOrder = ['ceiling-hello', 'pool-hello', 'ceiling-add', 'pool-add', 'cgi-hello', 'cgi-add', 'cgi-bin-sh', 'cgi-bin-js', 'python-sh', 'lighttpd-sh'];
+const throughputOrder = ['ceiling-hello', 'adapter-hello', 'pool-hello', 'uwsgi-hello', 'gunicorn-hello', 'piscina-hello', 'adapter-add', 'pool-add', 'cgi-hello', 'cgi-add', 'cgi-bin-sh', 'cgi-bin-js', 'python-sh', 'lighttpd-sh'];
 const shortName = {
-  'ceiling-hello': 'ceiling hello', 'pool-hello': 'pool hello', 'ceiling-add': 'ceiling add', 'pool-add': 'pool add',
+  'ceiling-hello': 'bare node:http', 'adapter-hello': 'adapter hello', 'pool-hello': 'pool hello', 'uwsgi-hello': 'uWSGI hello', 'gunicorn-hello': 'gunicorn hello', 'piscina-hello': 'piscina hello', 'adapter-add': 'adapter add', 'pool-add': 'pool add',
   'cgi-hello': 'CGI hello', 'cgi-add': 'CGI add', 'cgi-bin-sh': 'hello.sh', 'cgi-bin-js': 'hello.js', 'python-sh': 'python: hello.sh', 'lighttpd-sh': 'lighttpd: hello.sh',
 };
 

@@ -25,6 +25,16 @@ export function findLighttpd() {
   return null;
 }
 
+/** uWSGI with its Python 3 plugin, if installed (Debian: uwsgi, uwsgi-plugin-python3). */
+export function findUwsgi() {
+  return /\bpython\b/.test(run('sh', ['-c', 'uwsgi --plugin python3 --plugins-list 2>&1; true']) ?? '') ? 'uwsgi' : null;
+}
+
+/** gunicorn, if installed (Debian: gunicorn). */
+export function findGunicorn() {
+  return run('gunicorn', ['--version']) ? 'gunicorn' : null;
+}
+
 function osName() {
   try {
     return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
@@ -44,7 +54,7 @@ export function describeMachine() {
   };
 }
 
-export function describeVersions(python, lighttpd) {
+export function describeVersions(python, lighttpd, peers = {}) {
   return {
     node: process.version,
     npm: run('npm', ['--version']),
@@ -55,5 +65,8 @@ export function describeVersions(python, lighttpd) {
     python: python ? run(python, ['--version'])?.replace(/^Python /, '') ?? null : null,
     lighttpd: lighttpd ? run(lighttpd, ['-v'])?.split('\n')[0] ?? null : null,
     sh: run('readlink', ['-f', '/bin/sh']),
+    wrk: run('sh', ['-c', 'wrk --version 2>&1 | head -1'])?.split(' ')[1] ?? null,
+    uwsgi: peers.uwsgi ? run(peers.uwsgi, ['--version']) : null,
+    gunicorn: peers.gunicorn ? run(peers.gunicorn, ['--version'])?.replace(/^gunicorn \(version ([^)]*)\)$/, '$1') ?? null : null,
   };
 }

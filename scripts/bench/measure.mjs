@@ -53,7 +53,7 @@ function idle(server) {
 /** A discarded load, so JIT, caches and connection set-up do not land in the first timed run. */
 async function warmUp(subject, server, url, profile, connections) {
   if (profile.warmupS > 0) {
-    await runLoad({ url, connections, durationS: profile.warmupS, expectBody: server.firstBody, closesConnections: subject.closesConnections });
+    await runLoad({ url, connections, durationS: profile.warmupS, expectBody: server.firstBody, closesConnections: subject.closesConnections, closesAfterAnswer: subject.closesAfterAnswer });
   } else {
     await probeLatency({ url, connections: 1, durationS: 0, minRequests: 5 }, server.firstBody);
   }
@@ -118,7 +118,7 @@ export function measureServer(subject, ctx, profile, step) {
     for (let round = 0; round < profile.runs; round++) {
       for (const c of subject.concurrencies) {
         step(`throughput c=${c}, run ${round + 1}/${profile.runs}`);
-        const r = await runLoad({ url, connections: c, durationS, expectBody: server.firstBody, tree: server.tree, idleCount: rest.count, closesConnections: subject.closesConnections });
+        const r = await runLoad({ url, connections: c, durationS, expectBody: server.firstBody, tree: server.tree, idleCount: rest.count, closesConnections: subject.closesConnections, closesAfterAnswer: subject.closesAfterAnswer });
         if (subject.closesConnections) r.latencyMs = { mean: null, p50: null, p99: null, max: null };
         loads[c].push(r);
       }
@@ -155,4 +155,24 @@ export function measureImport(subject, ctx, profile, step) {
 export function errorText(e, server) {
   const log = server ? `\n--- ${server.name} log (last lines; all of it in ${server.keepLog()}) ---\n${server.logTail()}` : '';
   return `${e instanceof Error ? e.message : String(e)}${log}`;
+}
+
+/**
+ * The load generator's cross-check: bare node:http under wrk and under autocannon's CLI, alternating, at c=64. If
+ * autocannon reaches less than 0.9× of wrk's rate it, not the server, bounds what it measures.
+ */
+export function measureLoadgen(subject, ctx, profile, step) {
+  const record = { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, error: null };
+  return measureStarted(subject, ctx, profile, step, record, async (server, url, rest) => {
+    step('warm-up (discarded)');
+    await warmUp(subject, server, url, profile, 16);
+    const runs = { wrk: [], autocannon: [] };
+    for (let round = 0; round < profile.runs; round++) {
+      for (const generator of ['wrk', 'autocannon']) {
+        step(`${generator} c=64, run ${round + 1}/${profile.runs}`);
+        runs[generator].push(await runLoad({ url, connections: 64, durationS: profile.loadS, expectBody: server.firstBody, tree: server.tree, idleCount: rest.count, generator }));
+      }
+    }
+    for (const [g, rs] of Object.entries(runs)) record[g] = summarizeLoads(rs);
+  });
 }

@@ -76,6 +76,9 @@ class Connection {
 
   /** Sends `raw` and resolves with `{ status, body }` of the answer. */
   exchange(raw) {
+    // A kept connection the server closed after its last answer without saying so (uWSGI's HTTP socket does):
+    // nothing of an answer came, so the request is sent again on a new one, as HTTP clients do.
+    let reused = !this.#closed;
     if (this.#closed) this.#open();
     this.error = null;
     this.#socket.write(raw);
@@ -100,6 +103,13 @@ class Connection {
             }
             return resolve({ status: head.status, body: bodyOf(buf, head.bodyStart, end, head) });
           }
+        }
+        if (this.#closed && reused && !head && this.#buf.length === 0) {
+          reused = false;
+          this.#open();
+          this.error = null;
+          this.#socket.write(raw);
+          return;
         }
         if (this.#closed) {
           this.#waiter = null;

@@ -6,7 +6,7 @@ import { explain } from './story.mjs';
 import { ballastMb, designHoldMb, importCostsMs, spawnDesigns } from './subjects.mjs';
 
 const good = (s) => s && !s.error;
-const serverOrder = ['ceiling-hello', 'pool-hello', 'ceiling-add', 'pool-add', 'cgi-hello', 'cgi-add', 'cgi-bin-sh', 'cgi-bin-js', 'python-sh', 'lighttpd-sh'];
+const serverOrder = ['ceiling-hello', 'adapter-hello', 'pool-hello', 'uwsgi-hello', 'gunicorn-hello', 'piscina-hello', 'adapter-add', 'pool-add', 'cgi-hello', 'cgi-add', 'cgi-bin-sh', 'cgi-bin-js', 'python-sh', 'lighttpd-sh'];
 
 /** `charts`: file name → path relative to the report; `notes`: the text of scripts/bench/notes.md or null. */
 export function writeReport(results, { charts, notes }) {
@@ -38,7 +38,8 @@ export function writeReport(results, { charts, notes }) {
     table(['', ''], [
       ['CPU', `${mc.cpuModel}, ${mc.cores} cores`], ['memory', `${fmt(mc.ramGiB, 0)} GiB`], ['OS', `${mc.os}, kernel ${mc.kernel}`],
       ['load average at start', mc.loadAverage.map((x) => x.toFixed(2)).join(', ')],
-      ['Node / npm', `${v.node} / ${v.npm ?? '–'}`], ['autocannon', v.autocannon], ['Python', v.python ?? 'not found: peer row skipped'],
+      ['Node / npm', `${v.node} / ${v.npm ?? '–'}`], ['load generator', results.generator === 'wrk' ? `wrk ${v.wrk ?? ''} (autocannon ${v.autocannon} for HTTP/1.0 peers and the cross-check)` : `autocannon ${v.autocannon} (wrk not found)`], ['Python', v.python ?? 'not found: peer row skipped'],
+      ['uWSGI', v.uwsgi ?? 'not found: peer row skipped'], ['gunicorn', v.gunicorn ?? 'not found: peer row skipped'],
       ['lighttpd', v.lighttpd ?? 'not found: peer row skipped'], ['/bin/sh', v.sh ?? '–'],
       ['gatehouse', `${v.gatehouse} at ${v.gatehouseCommit ?? '?'}${v.gatehouseDirty ? ' (src/ has uncommitted changes)' : ''}`],
       ['spawn paths', results.spawner.flag
@@ -50,17 +51,17 @@ export function writeReport(results, { charts, notes }) {
   p('## Method',
     [
       '- Every subject is a real server process on 127.0.0.1, started by the bench in its own process group, its output going to a temp file. Readiness is polled (the `listening` log line, then the first correct answer), never slept on; the whole tree (the server and every descendant) is killed in `finally`, and between runs the bench waits until the tree is quiet (back to its idle process count, no CPU used for 100 ms), so requests cut at the end of a run cannot spill into the next.',
-      '- Before anything is timed, each subject must answer correctly (status and body); every response under load must then carry exactly that body. Any non-2xx, socket error, timeout, wrong body, or request the server dropped without answering (autocannon re-sends those silently, so the bench compares requests sent with answers) fails the subject loudly: an error row and a non-zero exit, never a number.',
+      '- Before anything is timed, each subject must answer correctly (status and body); every response under load must then carry exactly that body. Any non-2xx, socket error, timeout, wrong body, or request the server dropped without answering (autocannon re-sends those silently, so the bench compares requests sent with answers; wrk runs a Lua check of the status and body of every answer) fails the subject loudly: an error row and a non-zero exit, never a number.',
       `- Subjects run in shuffled order (seed ${results.seed}), except that each baseline (a ceiling, a floor) runs right after the subject it is the baseline of, so both sides of a ratio see the same machine (the speed of this shared machine drifts by more than the margins judged): ${results.order.join(', ')}.`,
       `- **Cold start**: launch → first correct answer, median of ${m.coldRuns}. One discarded warm-up load per server (${m.warmupS} s).`,
-      `- **Throughput**: autocannon, ${m.loadS} s per run (${m.slowLoadS} s for subjects under ~100 req/s, ${m.sweepLoadS} s in the issue-6 sweep, ${m.sweepSlowLoadS} s for hello.js there), in ${m.runs} rounds over the concurrencies; each figure is the median of ${m.runs} runs with its spread (min–max, small print). Rates are completed requests ÷ run time.`,
+      `- **Throughput**: ${results.generator === 'wrk' ? 'wrk (one thread)' : 'autocannon\'s CLI'}, ${m.loadS} s per run (${m.slowLoadS} s for subjects under ~100 req/s, ${m.sweepLoadS} s in the issue-6 sweep, ${m.sweepSlowLoadS} s for hello.js there), in ${m.runs} rounds over the concurrencies; each figure is the median of ${m.runs} runs with its spread (min–max, small print). Rates are completed requests ÷ run time.`,
       `- **Latency at c=1**: a raw-socket keep-alive client timing every request with \`process.hrtime\` (autocannon's histogram holds whole milliseconds), ${m.probeS} s or at least ${m.probeMinRequests} requests per run; p50/p99 are medians over ${m.runs} runs. The table also gives autocannon's c=1 time per request (run time ÷ count).`,
       `- **Floors**: the same program spawned N times by \`xargs -P ${m.floorParallel} -n1\` with the CGI environment and output to /dev/null, no Node and no HTTP in the loop; N calibrated so one run lasts ~${m.floorS} s; one run's output is checked first. The gateway's per-request cost is 1 ÷ its rate at its best measured concurrency (both sides then run flat out, as when lighttpd at c=64 is set against \`xargs -P 2\`); its rate at c=${m.floorParallel}, where HTTP round trips run in series, is in the ratios too.`,
       `- **Import cost**: \`scripts/bench/apps/import-cost.mjs\` busy-waits \`BENCH_IMPORT_MS\` of CPU when imported; the bench sets it on the gateway (pool workers inherit the front's environment) and with \`--set-env\` (CGI children get a clean environment). **Issue 6 sweep**: \`scripts/bench/apps/ballast.mjs\` allocates and touches \`BENCH_BALLAST_MB\` MiB in each of the 2 pool workers.`,
       '- **Floors run as the bench\'s user**; when the bench runs as root the gateway runs scripts as `--cgi-user` (nobody), which adds a setuid/setgid to each spawn — negligible next to the spawn itself.',
       '- **Memory**: the sum of RSS over the server tree, sampled from /proc every 50 ms (shared pages count once per process, as `ps` shows them); the memory check also resets each process\'s kernel high-water mark and takes the larger of the two.',
       '- **CPU per request**: utime+stime+cutime+cstime of every process in the tree (reaped children land in their parent\'s cutime), the difference over a run ÷ requests completed.',
-      `- **The load generator's own CPU**: autocannon runs inside the bench process and competes with the server for the ${mc.cores} cores; it used ${share ? `${fmt(share.median * 100, 0)} % (runs ${fmt(share.min * 100, 0)}–${fmt(share.max * 100, 0)} %)` : '–'} of the machine during load runs. Ratios against a ceiling measured with the same client are fairer than the absolute numbers.`,
+      `- **The load generator** is its own process (never the bench's), its CPU read from /proc; it competes with the server for the ${mc.cores} cores and used ${share ? `${fmt(share.median * 100, 0)} % (runs ${fmt(share.min * 100, 0)}–${fmt(share.max * 100, 0)} %)` : '–'} of the machine during load runs. With wrk installed, \`loadgen-check\` runs the ceiling under wrk and under autocannon: the ratio shows whether autocannon could have been the bottleneck. **The ceiling is bare \`node:http\` sending the same bytes** (\`scripts/bench/bare.mjs\`); the in-process adapter (\`ceiling.mjs\`: the gateway's environ and runApp, no thread hop) is a second, labelled line, so the report shows how much of the pool's cost is the adapter and how much the hop.`,
     ].join('\n'));
 
   const shown = (cmd) => cmd?.replaceAll(results.root, '.').replaceAll(process.execPath, 'node');
@@ -68,7 +69,7 @@ export function writeReport(results, { charts, notes }) {
     table(['name', 'what', 'command'], results.order.map((n) => [n, s[n]?.title ?? '', s[n]?.command ? `\`${shown(s[n].command)}\`` : '–'])));
 
   p('## Targets',
-    'Issue 5 §4 and issue 6 §2, judged from this run. "must" is what the issue requires, "aim" what to chase with profiling.',
+    'Issues 5 §4, 6 §2 and 11, judged from this run. "must" is what the issue requires, "aim" what to chase with profiling.',
     table(['issue', 'target', 'measured', 'must', '', 'aim', ''],
       results.derived.targets.map((t) => [t.issue, `${t.label}${t.counts ? '' : ' *(comparison only)*'}${t.note ? ` — ${t.note}` : ''}`, withUnit(t.value, t.unit),
         t.must == null ? '–' : `${symbol[t.op]} ${withUnit(t.must, t.unit)}`, badge(t.mustStatus), t.aim == null ? '–' : `${symbol[t.op]} ${withUnit(t.aim, t.unit)}`, badge(t.aimStatus)]),

@@ -18,7 +18,7 @@ export function explain(results) {
 
   const cgiMs = v('cgi-add', c1);
   const cgiCpu = v('cgi-add', cpu16);
-  const ceilingMs = v('ceiling-add', c1);
+  const ceilingMs = v('adapter-add', c1);
   if (all(cgiMs, ceilingMs)) {
     out.push(`A CGI server starts a new program for every request. For the adding machine that program is a fresh \`node\`: each request here took ${auto(cgiMs)} ms with one client${Number.isFinite(cgiCpu) ? ` and cost ${auto(cgiCpu)} ms of CPU` : ''}, while the very same app function, called inside an already-running server, answered in ${auto(ceilingMs)} ms. Almost all of a CGI request is starting Node and importing the app; the app's own work is a rounding error.`);
   }
@@ -53,7 +53,7 @@ export function explain(results) {
   }
   const ratio = results.derived?.ratios?.find((r) => r.id === 'pool-vs-ceiling-hello-c64')?.value;
   if (Number.isFinite(ratio)) {
-    out.push(`The pool is not free either: handing each request to a worker thread and back costs something, so the pool reached ${fmt(ratio * 100)} % of what the same app does inside a bare \`node:http\` server (its ceiling) at 64 clients.`);
+    out.push(`The pool is not free either: handing each request to a worker thread and back costs something, so the pool reached ${fmt(ratio * 100)} % of what a bare \`node:http\` server sending the same bytes does (its ceiling) at 64 clients.`);
   }
   if (!out.length) return 'Not enough subjects ran for an explanation (it needs the add app in both modes and its ceiling).';
   return out.join('\n\n');

@@ -19,7 +19,7 @@ export const sweepWorkers = 2;
 /**
  * `ctx`: { root, benchDir, cgiDir, cores, spawners (['helper', 'direct'] when the gateway has --spawner, else
  * [null] for its only path), helperBuilt (dist/spawner/gatehouse-spawner exists), python (an interpreter path, or
- * null), lighttpd (its path, or null), tmpDir }.
+ * null), lighttpd, uwsgi, gunicorn (each its command, or null), tmpDir }.
  */
 export function buildSubjects(ctx) {
   const app = (name) => path.join(ctx.benchDir, 'apps', `${name}.mjs`);
@@ -42,11 +42,15 @@ export function buildSubjects(ctx) {
       ...(spawner ? ['--spawner', spawner] : []),
     ],
   });
-  const ceiling = (mounts) => ({ args: [path.join(ctx.benchDir, 'ceiling.mjs'), ...mounts.map(([p, m]) => `${p}=${m}`)] });
+  const adapter = (mounts) => ({ args: [path.join(ctx.benchDir, 'ceiling.mjs'), ...mounts.map(([p, m]) => `${p}=${m}`)] });
 
   const subjects = [
-    { name: 'ceiling-hello', group: 'ceiling', kind: 'server', quick: true, app: 'hello', beside: 'pool-hello', title: 'ceiling: hello in-process, bare node:http', launch: ceiling([['/hello', app('hello')]]), check: hello, concurrencies },
-    { name: 'ceiling-add', group: 'ceiling', kind: 'server', app: 'add', beside: 'pool-add', title: 'ceiling: add in-process, bare node:http', launch: ceiling([['/add', addModule]]), check: add, concurrencies },
+    // The pool's real limit: node:http with nothing between the socket and the bytes.
+    { name: 'ceiling-hello', group: 'ceiling', kind: 'server', quick: true, app: 'hello', beside: 'pool-hello', title: 'ceiling: bare node:http sending the same bytes (writeHead + end)', launch: { args: [path.join(ctx.benchDir, 'bare.mjs'), 'hello\n'] }, check: hello, concurrencies },
+    // The same app called in-process through the gateway's environ builder and runApp: what the adapter costs
+    // without the thread hop. A second, labelled line, never the ceiling.
+    { name: 'adapter-hello', group: 'adapter', kind: 'server', quick: true, app: 'hello', beside: 'pool-hello', title: 'adapter: hello in-process (environ + runApp), bare node:http', launch: adapter([['/hello', app('hello')]]), check: hello, concurrencies },
+    { name: 'adapter-add', group: 'adapter', kind: 'server', app: 'add', beside: 'pool-add', title: 'adapter: add in-process (environ + runApp), bare node:http', launch: adapter([['/add', addModule]]), check: add, concurrencies },
     { name: 'pool-hello', group: 'pool', kind: 'server', quick: true, app: 'hello', title: 'pool mode: hello', launch: gateway({ mode: 'pool', apps: bothApps }), check: hello, concurrencies },
     { name: 'pool-add', group: 'pool', kind: 'server', app: 'add', title: 'pool mode: add', launch: gateway({ mode: 'pool', apps: bothApps }), check: add, concurrencies },
     { name: 'cgi-hello', group: 'cgi', kind: 'server', app: 'hello', slow: true, title: 'CGI mode: hello (a fresh node per request)', launch: gateway({ mode: 'cgi', apps: bothApps }), check: hello, concurrencies: cgiConcurrencies },
@@ -73,6 +77,36 @@ export function buildSubjects(ctx) {
       check: sh, concurrencies: [1, 8, 16, 64],
     });
   }
+
+  // Peers on the same hello, two workers each, when installed (README: how to install them).
+  const wsgiDir = path.join(ctx.benchDir, 'apps');
+  const peerConcurrencies = [16, 64];
+  if (ctx.uwsgi) {
+    subjects.push({
+      // Its HTTP socket closes the connection after every answer, keep-alive or not (uWSGI 2.0); the load counts that as it is.
+      name: 'uwsgi-hello', group: 'peer', kind: 'server', quick: false, title: 'peer: uWSGI, 2 processes, Python hello', needsPort: true, beside: 'pool-hello', closesAfterAnswer: true,
+      launch: (port) => ({ command: ctx.uwsgi, args: ['--plugin', 'python3', '--http-socket', `127.0.0.1:${port}`, '--processes', '2', '--master', '--die-on-term', '--disable-logging', '--wsgi-file', path.join(wsgiDir, 'hello_wsgi.py')], cwd: wsgiDir }),
+      check: hello, concurrencies: peerConcurrencies,
+    });
+  }
+  if (ctx.gunicorn) {
+    subjects.push({
+      // Sync workers close the connection after every answer (gunicorn's design), which the load counts as it is.
+      name: 'gunicorn-hello', group: 'peer', kind: 'server', quick: false, title: 'peer: gunicorn, 2 sync workers, Python hello', needsPort: true,
+      launch: (port) => ({ command: ctx.gunicorn, args: ['-w', '2', '-b', `127.0.0.1:${port}`, '--chdir', wsgiDir, 'hello_wsgi:application'], cwd: wsgiDir }),
+      check: hello, concurrencies: peerConcurrencies,
+    });
+  }
+  if (ctx.wrk) {
+    subjects.push({
+      name: 'loadgen-check', group: 'loadgen', kind: 'loadgen', quick: true, title: 'load generators: bare node:http under wrk and under autocannon, c=64',
+      launch: { args: [path.join(ctx.benchDir, 'bare.mjs'), 'hello\n'] }, check: hello,
+    });
+  }
+  subjects.push({
+    name: 'piscina-hello', group: 'peer', kind: 'server', quick: false, title: 'peer: plain piscina, one run() per request, 2 threads, the same hello app',
+    launch: { args: [path.join(ctx.benchDir, 'piscina-front.mjs'), app('hello')] }, check: hello, concurrencies: peerConcurrencies,
+  });
 
   const floorEnv = (extra) => cgiEnvironment({ documentRoot: ctx.root, ...extra });
   const script = (name) => path.join(ctx.cgiDir, name);
