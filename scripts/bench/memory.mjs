@@ -81,8 +81,9 @@ export async function measureMemory({ runs = 3, streamBytes = 1024 ** 3, uploadB
     step('start');
     server = await startServer({
       name: 'memory',
+      command: path.join(root, 'bin', 'gatehouse.js'), // as users run it: its #! line's node flags apply
       args: [
-        path.join(root, 'bin', 'gatehouse.js'), '--port', '0', '--mode', 'pool', '--graceful-timeout', '1', '--max-body', String(uploadBytes + MiB),
+        '--port', '0', '--mode', 'pool', '--graceful-timeout', '1', '--max-body', String(uploadBytes + MiB),
         '--app', `/stream=${path.join(benchDir, 'apps', 'stream.mjs')}`, '--app', `/upload=${path.join(benchDir, 'apps', 'upload.mjs')}`, ...extraArgs,
       ],
       cwd: root,

@@ -33,9 +33,11 @@ export function buildSubjects(ctx) {
   // CGI figures are also taken at c = cores, the floor's parallelism, for the CGI ÷ floor ratio.
   const cgiConcurrencies = [...new Set([1, ctx.cores, 16, 64])].sort((a, b) => a - b);
 
+  // Run as users run it: the command itself, so the node flags of its #! line apply.
   const gateway = ({ mode, apps, spawner = null }) => ({
+    command: path.join(ctx.root, 'bin', 'gatehouse.js'),
     args: [
-      path.join(ctx.root, 'bin', 'gatehouse.js'), '--port', '0', '--mode', mode, '--cgi-dir', ctx.cgiDir,
+      '--port', '0', '--mode', mode, '--cgi-dir', ctx.cgiDir,
       // CGI mode answers ~25 req/s: at c=64 most requests wait, and a 503 would fail the subject.
       '--max-queue', '1000', '--graceful-timeout', '1',
       ...apps.flatMap(([prefix, module]) => ['--app', `${prefix}=${module}`]),
