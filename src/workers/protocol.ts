@@ -7,7 +7,7 @@ export interface PoolWorkerData {
   apps: { prefix: string; module: string }[];
   /** Requests a worker runs at once (--worker-concurrency); more may wait on its lane. */
   concurrency: number;
-  /** --idle-spin: how long a worker that has just gone idle keeps polling its lane; 0 never. */
+  /** --idle-spin: how long a worker that has just gone idle keeps polling its lane; 0 never (also when no core is spare). */
   idleSpinUs: number;
   /** One Int32: requests in the pool (front-maintained). A worker polls only while it is at most 1. */
   poolLoad: SharedArrayBuffer;
