@@ -4,14 +4,14 @@ import { realpathSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
-import { AccessLog, RequestScope, type Served } from './access-log.js';
+import { AccessLog, RequestScope } from './access-log.js';
 import { CgiHost } from './cgi/host.js';
 import { createSpawner } from './cgi/spawn-helper.js';
 import { findScript } from './cgi/lookup.js';
 import type { RelayOutcome } from './cgi/relay.js';
 import { resolveRunAs, type RunAs } from './cgi/run-as.js';
 import type { RequestFacts } from './environ.js';
-import type { RequestRun } from './request-run.js';
+import { Run } from './request-run.js';
 import { GatewayError } from './errors.js';
 import { Limiter } from './limiter.js';
 import { createLogger, type Logger } from './logger.js';
@@ -243,37 +243,6 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       log.flush?.();
     },
   };
-}
-
-/** A request (or one local-redirect hop of it) handed to a runner; its logger is made only if something logs. */
-class Run implements RequestRun {
-  constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly facts: RequestFacts,
-    readonly withBody: boolean,
-    readonly scope: RequestScope,
-  ) {}
-
-  get log(): Logger {
-    return this.scope.log;
-  }
-
-  get debug(): boolean {
-    return this.scope.debug;
-  }
-
-  get served(): Served {
-    return this.scope.served;
-  }
-
-  get onClientGone(): (() => void) | null {
-    return this.scope.onClientGone;
-  }
-
-  set onClientGone(fn: (() => void) | null) {
-    this.scope.onClientGone = fn;
-  }
 }
 
 /** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */
