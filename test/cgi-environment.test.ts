@@ -247,6 +247,12 @@ describe('RFC 3875 meta-variables', () => {
     expect(env.HTTP_COOKIE).toBe('a=1; b=2');
   });
 
+  it('a Redirect-Status header never reaches the script, whose REDIRECT_STATUS stays the gateway\'s 200', async () => {
+    const env = await dump(g, '/cgi-bin/env.sh', { headers: { 'Redirect-Status': '302' } });
+    expect(env).not.toHaveProperty('HTTP_REDIRECT_STATUS');
+    expect(env.REDIRECT_STATUS).toBe('200');
+  });
+
   it('a Proxy header is never exported (httpoxy)', async () => {
     const env = await dump(g, '/cgi-bin/env.sh', { headers: { Proxy: 'http://evil.test:8080' } });
     expect(env).not.toHaveProperty('HTTP_PROXY');

@@ -304,6 +304,33 @@ describe('admission', () => {
   });
 });
 
+describe('a client that leaves while its request is queued', () => {
+  it('is logged at info as gone (CLIENT_GONE), its access line shows 499, and its request never runs', async () => {
+    await pool({ workers: 1, timeoutMs: 20_000, apps: [mount('/hold', 'fail-hold.mjs')] }, async (g) => {
+      const flag = newFlag();
+      const hold = (id: string) => request(`${g.url}/hold?id=${id}&flag=${encodeURIComponent(flag)}`);
+      const running = hold('running');
+      await g.waitForLog((l) => appWrote(l, 'holding running'));
+      // The busy worker takes two more to wait their turn on it; the next waits in the front's queue.
+      const onLane = [hold('lane-1'), hold('lane-2')];
+      await eventually(() => g.logs.filter((l) => l.msg === 'waits its turn on a busy worker').length === 2);
+      const client = httpGet(`${g.url}/hold?id=gone&flag=${encodeURIComponent(flag)}`);
+      client.on('error', () => {});
+      const queued = await g.waitForLog((l) => l.msg === 'queued: no worker has room');
+      client.destroy();
+      const gone = await g.waitForLog((l) => l.code === 'CLIENT_GONE');
+      expect([gone.level, gone.req, gone.status]).toEqual([30, queued.req, 499]);
+      const access = await g.waitForLog((l) => l.msg === 'access' && l.req === queued.req);
+      expect([access.status, access.complete]).toEqual([499, false]);
+      expect(g.logs.some((l) => l.level! >= 50 && l.req === queued.req)).toBe(false);
+      writeFileSync(flag, '');
+      expect((await running).text).toBe('released running\n');
+      expect((await Promise.all(onLane)).map((r) => r.text)).toEqual(['released lane-1\n', 'released lane-2\n']);
+      expect(g.logs.some((l) => appWrote(l, 'holding gone'))).toBe(false);
+    });
+  });
+});
+
 describe('--idle-spin', () => {
   it('never holds the front on a silent app: while it runs alone in the pool, a static file is served', async () => {
     const options = { workers: 1, idleSpinUs: 10_000, timeoutMs: 60_000, gracefulTimeoutMs: 200, apps: [mount('/silent', 'silent-spin.mjs')] };

@@ -28,12 +28,12 @@ export class AccessLog {
     this.#log = log;
   }
 
-  write(id: number, req: IncomingMessage, path: string, res: ServerResponse, bytes: number, ms: number, served: Served): void {
+  write(id: number, req: IncomingMessage, path: string, status: number, complete: boolean, bytes: number, ms: number, served: Served): void {
     if (!this.#log.isLevelEnabled('info')) return;
     const child = served.childPid === undefined ? '' : `,"childPid":${served.childPid}`;
     const worker = served.worker === undefined ? '' : `,"worker":${served.worker}`;
     streamOf(this.#log).write(
-      `{"level":${infoLevel},"time":${Date.now()},"pid":${this.#pid},"req":${id},"method":${JSON.stringify(req.method)},"path":${JSON.stringify(path)},"status":${res.statusCode},"bytes":${bytes},"ms":${ms},"via":${JSON.stringify(served.via)}${child}${worker},"complete":${res.writableFinished},"msg":"access"}\n`,
+      `{"level":${infoLevel},"time":${Date.now()},"pid":${this.#pid},"req":${id},"method":${JSON.stringify(req.method)},"path":${JSON.stringify(path)},"status":${status},"bytes":${bytes},"ms":${ms},"via":${JSON.stringify(served.via)}${child}${worker},"complete":${complete},"msg":"access"}\n`,
     );
   }
 }
@@ -61,7 +61,9 @@ export class RequestScope {
     res.once('close', () => {
       if (!res.writableFinished) this.onClientGone?.();
       const ms = Math.round((performance.now() - started) * 1000) / 1000;
-      access.write(id, req, path, res, req.socket.bytesWritten - bytesBefore, ms, this.served);
+      // Closed before any answer went out: the client left (nginx logs 499), whatever status was set meanwhile.
+      const status = res.headersSent ? res.statusCode : 499;
+      access.write(id, req, path, status, res.writableFinished, req.socket.bytesWritten - bytesBefore, ms, this.served);
       onClosed();
     });
   }

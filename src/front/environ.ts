@@ -51,6 +51,9 @@ const neverExported = new Set([
   'content-type', // RFC 3875 §4.1.18: sent as CONTENT_TYPE instead
   'content-length', // sent as CONTENT_LENGTH instead, and only when the gateway knows it
   'transfer-encoding', // the gateway has already removed the chunking
+  // Gateway-only: php-cgi's cgi.force_redirect check was bypassed by a client's Redirect-Status header
+  // (CVE-2024-8927), and programs that read HTTP_REDIRECT_STATUS as the redirect status would be fooled too.
+  'redirect-status',
 ]);
 const credentials = new Set(['authorization', 'proxy-authorization']);
 /** Only names made of letters, digits and '-': otherwise `X_Foo` could pose as `X-Foo`. */

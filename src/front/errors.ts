@@ -8,6 +8,8 @@ export const errorCatalogue = {
   FORBIDDEN: { status: 403, message: 'This resource may not be run or served.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  // Not an HTTP status anyone receives: the client is gone. nginx's 499, for the access line and the log.
+  CLIENT_GONE: { status: 499, message: 'The client closed the request.' },
   CGI_START_FAILED: { status: 500, message: 'The script could not be started.' },
   REDIRECT_LOOP: { status: 500, message: 'The script redirected too many times.' },
   INTERNAL: { status: 500, message: 'The server failed to handle this request.' },

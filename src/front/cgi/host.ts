@@ -64,7 +64,7 @@ export class CgiHost {
       spoolThresholdBytes: limits.spoolThresholdBytes,
     });
     const queued = new AbortController();
-    const onGone = () => queued.abort(new GatewayError('OVERLOADED', 'client left while queued'));
+    const onGone = () => queued.abort(new GatewayError('CLIENT_GONE', 'client left while queued: nothing was run'));
     if (run.res.closed) onGone(); // gone while the body was being read
     else run.res.once('close', onGone);
     let release;
@@ -80,7 +80,7 @@ export class CgiHost {
     let onLost: (() => void) | undefined;
     try {
       // A client that left while queued is noticed here, before a process is started for nobody.
-      if (run.res.closed) throw new GatewayError('OVERLOADED', 'client left while queued');
+      if (run.res.closed) throw new GatewayError('CLIENT_GONE', 'client left while queued: nothing was run');
       const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
       child = await this.#spawner.spawn({
         file: program.file,

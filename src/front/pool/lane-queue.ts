@@ -46,6 +46,7 @@ export class LaneQueue {
       const i = this.#waiting.indexOf(ex);
       if (i >= 0) this.#waiting.splice(i, 1);
     };
+    ex.onQueued(this.#waiting.length);
   }
 
   /** Hands lane places to queued requests, in order. */

@@ -67,6 +67,11 @@ export class PoolExchange implements LaneRequest {
     placed?.();
   }
 
+  /** It waits in the pool's queue, `waiting` requests there in all (no worker has room). */
+  onQueued(waiting: number): void {
+    if (this.#run.debug) this.#run.log.debug(this.#where({ waiting }), 'queued: no worker has room');
+  }
+
   /** Runs `fn` once the request is on a lane (at once if it is): its body may then follow it there. */
   whenPlaced(fn: () => void): void {
     if (this.#lane) fn();
@@ -191,7 +196,7 @@ export class PoolExchange implements LaneRequest {
     if (this.dequeue) {
       this.dequeue();
       this.dequeue = null;
-      return this.#finish(new GatewayError('OVERLOADED', 'client left while queued'));
+      return this.#finish(new GatewayError('CLIENT_GONE', 'client left while queued: nothing was run'));
     }
     // The app stops at its next chunk and its body is finalised; the timer still guards a stuck app.
     this.#lane?.send(this.id, { t: 'abort' });
