@@ -63,6 +63,7 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
 
 async function serveRequest(req: { id: number } & RequestStart, post: Post, running: Map<number, (msg: FrontMessage) => void>): Promise<void> {
   const id = req.id;
+  const began = performance.now();
   const sink = new PortSink(id, post);
   const source = req.hasBody ? new PortBodySource(id, post) : null;
   running.set(id, source ? (msg) => { sink.onMessage(msg); source.onMessage(msg); } : (msg) => sink.onMessage(msg));
@@ -86,10 +87,11 @@ async function serveRequest(req: { id: number } & RequestStart, post: Post, runn
     result = { t: 'failed', code: err.code, message: err.message, ...(cause.stack ? { stack: cause.stack } : {}), headersSent: err.headersSent };
   }
   running.delete(id);
-  const whole = sink.takeWhole(result.t === 'done');
+  const us = Math.round((performance.now() - began) * 1000);
+  const whole = sink.takeWhole(result.t === 'done', us);
   if (whole?.t === 'response') return post(whole, transferOf(whole.body));
   if (whole?.t === 'head') post(whole, transferOf(whole.body));
-  post({ t: 'result', id, result });
+  post({ t: 'result', id, result, us });
 }
 
 /** gateway.errors: what the app writes there becomes a log line at the front, tagged with its request. */

@@ -100,13 +100,13 @@ export class PortSink implements ResponseSink {
    * The response held by end(), if any, as the request's last message: one 'response' when the request is
    * done, else the head (a body that failed to close still leaves its complete response) for a result to follow.
    */
-  takeWhole(done: boolean): ToFront | null {
+  takeWhole(done: boolean, us: number): ToFront | null {
     const whole = this.#whole;
     this.#whole = null;
     if (!whole || this.signal.aborted) return null;
     if (!done) return whole;
     const { id, status, reason, headers, body, worker } = whole;
-    return { t: 'response', id, status, reason, headers, body: body!, worker };
+    return { t: 'response', id, status, reason, headers, body: body!, worker, us };
   }
 }
 

@@ -65,13 +65,16 @@ export interface ResponseHead {
   worker: number;
 }
 
-/** Worker → front, about one request. */
+/**
+ * Worker → front, about one request. `us` on a request's last message: how long the app had it, timed by the
+ * worker (the front's own clock would add its lag in hearing of the end, and under load that is most of it).
+ */
 export type WorkerMessage =
   /**
    * The whole response of a request that is over (its body finalised, a 'done' result implied): the common
    * case of a small known body costs one message. `body` is exactly the body, so its length frames it.
    */
-  | ({ t: 'response'; body: WireBytes } & ResponseHead)
+  | ({ t: 'response'; body: WireBytes; us: number } & ResponseHead)
   /**
    * The response head, sent with the first body part so a streamed response costs no extra message.
    * `end` set: `body` is the whole body (then `contentLength` is its length).
@@ -85,7 +88,8 @@ export type WorkerMessage =
   /** A line the app wrote to gateway.errors. */
   | { t: 'log'; text: string }
   /** The last message about a request, after its body was finalised (lines it logged meanwhile come first). */
-  | { t: 'result'; result: RequestResult };
+  /** `us` is absent for a request that never ran here (withdrawn, or aborted before its turn). */
+  | { t: 'result'; result: RequestResult; us?: number };
 
 /** Front → worker, about one request. */
 export type FrontMessage =
