@@ -204,6 +204,58 @@ describe('scripts that do not send a valid header block', () => {
   });
 });
 
+describe('scripts that die by a signal, and scripts that exit after their document', () => {
+  it('killed by a signal before anything was sent: 502 CGI_DIED, and the log names the signal', async () => {
+    await run(async (g) => {
+      const r = await request(`${g.url}/cgi-bin/killed-early.sh`);
+      expect(r.status).toBe(502);
+      expect(r.text).not.toContain('part of a');
+      const line = await g.waitForLog((l) => l.code === 'CGI_DIED' && l.status === 502);
+      expect(String(line.msg)).toMatch(/died by SIGKILL after 9 bytes of body/);
+    });
+  });
+
+  it('killed by a signal after its first part went out: the connection is cut, never a clean end', async () => {
+    await run(async (g) => {
+      const outcome = await new Promise<{ status: number; ended: boolean; text: string }>((resolve) => {
+        let text = '';
+        let status = 0;
+        const req = httpGet(`${g.url}/cgi-bin/killed-late.sh`, { agent: false }, (res) => {
+          status = res.statusCode ?? 0;
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status, ended: true, text }));
+          res.on('error', () => resolve({ status, ended: false, text }));
+        });
+        req.on('error', () => resolve({ status, ended: false, text }));
+      });
+      expect(outcome.status).toBe(200);
+      expect(outcome.ended).toBe(false);
+      expect(outcome.text.startsWith('first part\n')).toBe(true);
+      await g.waitForLog((l) => l.code === 'CUT' && /died by SIGKILL/.test(String(l.msg)));
+    });
+  });
+
+  it('a failure exit after a complete document still answers 200 with the whole body, and the exit is logged', async () => {
+    await run(async (g) => {
+      const r = await request(`${g.url}/cgi-bin/fails-after-document.sh`);
+      expect(r.status).toBe(200);
+      expect(r.headers['content-length']).toBe('9');
+      expect(r.text).toBe('complete\n');
+      const line = await g.waitForLog((l) => /exited with failure/.test(String(l.msg)));
+      expect(line.exitCode).toBe(3);
+    });
+  });
+
+  it('a script that closes stdout and runs on gets its answer without waiting for the script to end', async () => {
+    await run(async (g) => {
+      const r = await request(`${g.url}/cgi-bin/closes-stdout-runs-on.sh`, { timeoutMs: 1500 });
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('done early\n');
+    });
+  });
+});
+
 describe('the front frames the body itself', () => {
   it("a script's own Content-Length, Transfer-Encoding and Connection never reach the client, and the body arrives intact", async () => {
     await run(async (g) => {

@@ -16,6 +16,7 @@ export const errorCatalogue = {
   APP_FAILED: { status: 500, message: appFailedMessage },
   WORKER_DIED: { status: 502, message: 'The worker running the application died.' },
   CGI_BAD_HEADERS: { status: 502, message: 'The script did not send a valid response.' },
+  CGI_DIED: { status: 502, message: 'The script died before finishing its response.' },
   SPAWNER_DIED: { status: 502, message: 'The process that starts scripts failed; try again.' },
   OVERLOADED: { status: 503, message: 'The server is busy; try again shortly.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },

@@ -115,6 +115,12 @@ export const limits = Object.freeze({
   killGraceMs: 3_000,
   /** How long the front holds a script's first body bytes hoping to see EOF (then Content-Length). */
   framingHoldMs: 20,
+  /**
+   * After a script's stdout ends, how long the response waits for its exit status: a script killed by a signal
+   * (kill -9, the OOM killer) ends its output too, and what it sent must not pass for a whole document. A
+   * script that closes stdout and keeps running is not waited for longer than this.
+   */
+  exitAfterEofMs: 100,
   /** Body bytes the front holds for that purpose before it starts streaming. */
   framingHoldBytes: 64 * 1024,
   /** Requests without a body that may wait their turn on a busy pool worker (beyond --worker-concurrency). */

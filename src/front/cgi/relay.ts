@@ -175,6 +175,16 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
         const exit = await child.exited;
         if (phase === 'over') return;
         if (exit.code !== 0) return cut(`program failed (exit ${exit.code ?? exit.signal}) after its headers`);
+      } else {
+        // Output that ends because its script was killed is not a document: wait a moment for the exit status.
+        // The framing hold stops meanwhile, so a body still held can yet become a 502 instead of a short 200.
+        clearTimeout(holdTimer);
+        const signal = await diedBySignal(child, limits.exitAfterEofMs);
+        if (phase === 'over') return;
+        if (signal !== null) {
+          const why = `script died by ${signal} after ${heldBytes + sent} bytes of body`;
+          return phase === 'holding' ? finish(new GatewayError('CGI_DIED', why)) : cut(why);
+        }
       }
       if (phase === 'holding') return endWithLength();
       res.end();
@@ -207,6 +217,18 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
     if (ctx.stop.aborted) onStop();
     else ctx.stop.addEventListener('abort', onStop, { once: true });
   });
+}
+
+/**
+ * The signal that killed the child, if it exited by one within `waitMs` and the gateway did not kill it; null
+ * when it exited normally, or is still running (it may have closed stdout and gone on: that is allowed).
+ */
+async function diedBySignal(child: CgiChild, waitMs: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, waitMs, null)));
+  const exit = await Promise.race([child.exited, late]);
+  clearTimeout(timer);
+  return exit !== null && exit.signal !== null && child.killedBecause === undefined ? exit.signal : null;
 }
 
 /** `nph-` scripts speak HTTP themselves: their bytes go to the socket unmodified, then the connection closes. */
