@@ -87,8 +87,10 @@ export type WorkerMessage =
   | { t: 'body-ack' }
   /** A line the app wrote to gateway.errors. */
   | { t: 'log'; text: string }
-  /** The last message about a request, after its body was finalised (lines it logged meanwhile come first). */
-  /** `us` is absent for a request that never ran here (withdrawn, or aborted before its turn). */
+  /**
+   * The last message about a request, after its body was finalised (lines it logged meanwhile come first).
+   * `us` is absent for a request that never ran here (withdrawn, or aborted before its turn).
+   */
   | { t: 'result'; result: RequestResult; us?: number };
 
 /** Front → worker, about one request. */

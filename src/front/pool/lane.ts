@@ -45,10 +45,9 @@ export class Lane {
   /** When the latest turn came (performance.now()): the running request has run at least since then. */
   #turnAt = 0;
   /**
-   * How long the app recently had a request here, in µs, as the worker timed it; it starts as if slow, so the
-   * first requests are not piled up here. Timed at the front, it also held the front's lag in hearing of each
-   * end: under load that was most of it, lanes stayed 3 deep, and requests waited in the front's queue instead,
-   * living long enough there for V8 to promote a quarter of what the front allocated (measured with --trace-gc-nvp).
+   * How long the app recently had a request here, in µs, as the worker timed it (the front's clock would add its
+   * own lag in hearing of each end, which under load kept lanes ~3 deep); it starts as if slow, so the first
+   * requests are not piled up here.
    */
   #serviceUs = limits.withdrawAfterMs * 1000;
 
@@ -65,6 +64,8 @@ export class Lane {
         this.#isReady = true;
         return hello();
       }
+      // A request's last message carries how long the app had it: the pace `depth` follows.
+      if ((msg.t === 'response' || msg.t === 'result') && msg.us !== undefined) this.#serviceUs += (msg.us - this.#serviceUs) / 8;
       this.#requests.get(msg.id)?.onMessage(msg);
     });
     this.task = pool.run({ port: port2 }, { transferList: [port2], signal: this.#abort.signal });
@@ -151,11 +152,6 @@ export class Lane {
       return true;
     }
     return false;
-  }
-
-  /** A request ran `us` µs on the worker: a moving average of those is the pace `depth` follows. */
-  noteService(us: number): void {
-    this.#serviceUs += (us - this.#serviceUs) / 8;
   }
 
   /** The request is over on the front's side: later messages about it are dropped, and the next one's turn comes. */

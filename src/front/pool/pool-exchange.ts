@@ -91,7 +91,6 @@ export class PoolExchange implements LaneRequest {
   }
 
   onMessage(msg: WorkerMessage): void {
-    if ((msg.t === 'response' || msg.t === 'result') && msg.us !== undefined) this.#lane?.noteService(msg.us);
     // After the body crossed --max-body the app only saw part of it: whatever it answers is not sent.
     if (this.#tooLarge && msg.t !== 'log' && msg.t !== 'result') {
       if (msg.t === 'response') this.#onResult({ t: 'done' });
