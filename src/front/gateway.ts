@@ -74,7 +74,8 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const spawner = createSpawner(options.spawner, log);
   const cgi = new CgiHost(options, limiter, runAs, spawner);
   const serveStatic: StaticHandler = staticFiles(realDocroot, realCgiDir);
-  const inFlight = new Set<ServerResponse>();
+  // A count, not a Set of responses: see Lane's note on collections that churn per request.
+  let inFlight = 0;
   let pool: AppPool | null = null;
   let draining = false;
   // While any pool (two during a reload) has requests in flight, CGI runs fewer scripts at once. The cap lifts
@@ -95,9 +96,9 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
 
   const access = new AccessLog(log);
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
-    inFlight.add(res);
+    inFlight++;
     const scope = new RequestScope(++nextRequestId, req, res, log, access, () => {
-      inFlight.delete(res);
+      inFlight--;
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
     if (draining) res.setHeader('Connection', 'close');
@@ -226,13 +227,13 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     },
     async shutdown() {
       draining = true;
-      log.info({ inFlight: inFlight.size, graceMs: options.gracefulTimeoutMs }, 'shutting down: no new connections');
+      log.info({ inFlight, graceMs: options.gracefulTimeoutMs }, 'shutting down: no new connections');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, options.gracefulTimeoutMs, 'timeout').unref());
       const settled = await Promise.race([closed.then(() => 'drained' as const), grace]);
       if (settled === 'timeout') {
-        log.warn({ inFlight: inFlight.size, scripts: cgi.running }, 'graceful timeout passed: killing what is left');
+        log.warn({ inFlight, scripts: cgi.running }, 'graceful timeout passed: killing what is left');
         await Promise.all([cgi.killAll('server shutting down'), pool?.destroy()]);
         server.closeAllConnections();
         await closed;

@@ -7,6 +7,7 @@ import type { FrontMessage, PoolTask, PoolTaskResult, RequestStart, ToFront, ToW
 
 /** A request on a lane: where its messages go, and what it is told as its turn comes or its worker goes. */
 export interface LaneRequest {
+  readonly id: number;
   onMessage(msg: WorkerMessage): void;
   /** Its turn came: the worker runs it now (the front infers this from the worker's strict order). */
   onActive(): void;
@@ -35,13 +36,18 @@ export class Lane {
   worker = 0;
   #channel: LaneChannel<ToWorker, ToFront>;
   #abort = new AbortController();
-  #requests = new Map<number, LaneRequest>();
-  /** Ids in the order the worker got them: it runs the first `#concurrency` of those still here. */
-  #order: number[] = [];
+  /**
+   * Requests in the order the worker got them: it runs the first `#concurrency` of those still here. A short
+   * array searched by id, not a Map: a Map that gains and loses an entry per request is rebuilt every few
+   * requests, and each old table points to the next; once a mark-compact promoted one, every later table
+   * (and every request it held) was kept alive through that chain and promoted in turn (~15% of what the front
+   * allocated, measured with --trace-gc-nvp).
+   */
+  #order: LaneRequest[] = [];
   #concurrency: number;
   #isReady = false;
-  /** Waiting requests asked back (withdraw): each is asked once. */
-  #withdrawing = new Set<number>();
+  /** Ids of waiting requests asked back (withdraw): each is asked once. */
+  #withdrawing: number[] = [];
   /** When the latest turn came (performance.now()): the running request has run at least since then. */
   #turnAt = 0;
   /**
@@ -66,7 +72,7 @@ export class Lane {
       }
       // A request's last message carries how long the app had it: the pace `depth` follows.
       if ((msg.t === 'response' || msg.t === 'result') && msg.us !== undefined) this.#serviceUs += (msg.us - this.#serviceUs) / 8;
-      this.#requests.get(msg.id)?.onMessage(msg);
+      this.#find(msg.id)?.onMessage(msg);
     });
     this.task = pool.run({ port: port2 }, { transferList: [port2], signal: this.#abort.signal });
     this.task.then(
@@ -97,8 +103,7 @@ export class Lane {
 
   /** Sends the request down the lane; true if its turn is now, false if it waits behind others. */
   start(req: { id: number } & RequestStart, handler: LaneRequest): boolean {
-    this.#requests.set(req.id, handler);
-    this.#order.push(req.id);
+    this.#order.push(handler);
     this.#channel.post(req);
     if (this.#order.length > this.#concurrency) return false;
     this.#turn(handler);
@@ -123,8 +128,8 @@ export class Lane {
   /** When the request(s) running here started, if a request that could move waits behind them; else null. */
   get blockedSince(): number | null {
     for (let i = this.#concurrency; i < this.#order.length; i++) {
-      const id = this.#order[i]!;
-      if (!this.#withdrawing.has(id) && this.#requests.get(id)!.movable) return this.#turnAt;
+      const r = this.#order[i]!;
+      if (r.movable && !this.#withdrawing.includes(r.id)) return this.#turnAt;
     }
     return null;
   }
@@ -145,10 +150,10 @@ export class Lane {
   withdrawOne(): boolean {
     if (this.over) return false; // its requests are about to be requeued anyway
     for (let i = this.#order.length - 1; i >= this.#concurrency; i--) {
-      const id = this.#order[i]!;
-      if (this.#withdrawing.has(id) || !this.#requests.get(id)!.movable) continue;
-      this.#withdrawing.add(id);
-      this.send(id, { t: 'withdraw' });
+      const r = this.#order[i]!;
+      if (!r.movable || this.#withdrawing.includes(r.id)) continue;
+      this.#withdrawing.push(r.id);
+      this.send(r.id, { t: 'withdraw' });
       return true;
     }
     return false;
@@ -156,14 +161,13 @@ export class Lane {
 
   /** The request is over on the front's side: later messages about it are dropped, and the next one's turn comes. */
   finish(id: number): void {
-    this.#withdrawing.delete(id);
-    if (!this.#requests.delete(id)) return;
-    const at = this.#order.indexOf(id);
+    const w = this.#withdrawing.indexOf(id);
+    if (w >= 0) this.#withdrawing.splice(w, 1);
+    let at = 0;
+    while (at < this.#order.length && this.#order[at]!.id !== id) at++;
+    if (at === this.#order.length) return;
     this.#order.splice(at, 1);
-    if (at < this.#concurrency && this.#order.length >= this.#concurrency) {
-      const next = this.#requests.get(this.#order[this.#concurrency - 1]!);
-      if (next) this.#turn(next);
-    }
+    if (at < this.#concurrency && this.#order.length >= this.#concurrency) this.#turn(this.#order[this.#concurrency - 1]!);
   }
 
   /** Asks the worker to end its task (only when nothing runs on it): its thread stays for piscina to reuse. */
@@ -179,16 +183,19 @@ export class Lane {
     this.#abort.abort(reason);
   }
 
+  #find(id: number): LaneRequest | undefined {
+    for (const r of this.#order) if (r.id === id) return r;
+    return undefined;
+  }
+
   #end(why: string): void {
     this.over = true;
     this.#channel.close();
     const order = this.#order;
-    const requests = this.#requests;
     this.#order = [];
-    this.#requests = new Map();
     // Last first: each request that never started goes back to the head of the pool's queue, so they keep their order.
     for (let i = order.length - 1; i >= 0; i--) {
-      const r = requests.get(order[i]!)!;
+      const r = order[i]!;
       if (i >= this.#concurrency && r.movable) r.onNeverStarted();
       else r.onLost(why);
     }
