@@ -1,5 +1,7 @@
 // The access line: one per request, written when the response closes, whatever happened.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { encodeAccessLine, maxLineBytes, type AccessFacts } from './access-line.js';
+import { LineBatch } from './line-batch.js';
 import { streamOf, type Logger } from './logger.js';
 
 /** Who answered: filled in by the route as the request goes. */
@@ -12,13 +14,13 @@ export interface Served {
   worker?: number;
 }
 
-/** pino's number for `info`, the access line's level. */
-const infoLevel = 30;
+/** Lines for a destination that is not a LineBatch (tests' capture streams) are encoded here first. */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
 /**
  * Writes access lines as pino would ({"level":30,"time":…,"pid":…,"req":…,…,"msg":"access"}) but straight to
- * the logger's stream: the line has a fixed shape, so one template does what pino's general serialiser does
- * with a dozen string concatenations per line (~2 KB allocated per request, measured).
+ * the logger's stream, encoded as bytes (access-line.ts): the line has a fixed shape, so one encoder does what
+ * pino's general serialiser does with a dozen string concatenations per line.
  */
 export class AccessLog {
   readonly #log: Logger;
@@ -30,11 +32,18 @@ export class AccessLog {
 
   write(id: number, req: IncomingMessage, path: string, status: number, complete: boolean, bytes: number, ms: number, served: Served): void {
     if (!this.#log.isLevelEnabled('info')) return;
-    const child = served.childPid === undefined ? '' : `,"childPid":${served.childPid}`;
-    const worker = served.worker === undefined ? '' : `,"worker":${served.worker}`;
-    streamOf(this.#log).write(
-      `{"level":${infoLevel},"time":${Date.now()},"pid":${this.#pid},"req":${id},"method":${JSON.stringify(req.method)},"path":${JSON.stringify(path)},"status":${status},"bytes":${bytes},"ms":${ms},"via":${JSON.stringify(served.via)}${child}${worker},"complete":${complete},"msg":"access"}\n`,
-    );
+    const facts: AccessFacts = {
+      time: Date.now(), pid: this.#pid, req: id, method: req.method ?? '', path, status, bytes, ms,
+      via: served.via, childPid: served.childPid, worker: served.worker, complete,
+    };
+    const stream = streamOf(this.#log);
+    const room = maxLineBytes(facts);
+    if (stream instanceof LineBatch) {
+      const at = stream.reserve(room);
+      if (at !== null) return stream.commit(encodeAccessLine(stream.chunk, at, facts));
+    }
+    const buf = room <= scratch.length ? scratch : Buffer.allocUnsafe(room);
+    stream.write(buf.toString('utf8', 0, encodeAccessLine(buf, 0, facts)));
   }
 }
 
