@@ -32,8 +32,8 @@ export interface RequestStart {
   t: 'request';
   /** Index into PoolWorkerData.apps. */
   app: number;
-  /** The CGI meta-variables, built by the front's buildEnviron (the same function CGI mode uses). */
-  environ: Record<string, string>;
+  /** What the front knows of the request (request-wire.ts): the worker builds the environ from it with buildEnviron. */
+  request: string;
   url_scheme: 'http' | 'https';
   /** False when the request has no body: the worker then never waits for one. */
   hasBody: boolean;

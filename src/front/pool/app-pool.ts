@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { Piscina } from 'piscina';
-import { buildEnviron, type MountFacts } from '../environ.js';
+import type { MountFacts } from '../environ.js';
 import type { RequestRun } from '../request-run.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -12,6 +12,7 @@ import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
 import { mayHaveBody, noBody, prepareBody } from '../request-body.js';
 import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestStart } from '../../workers/protocol.js';
+import { packRequest } from '../../workers/request-wire.js';
 import { checkApps } from './check-apps.js';
 import { CrashGuard } from './crash-guard.js';
 import { Lane } from './lane.js';
@@ -153,7 +154,7 @@ export class AppPool {
         t: 'request',
         id: this.#nextId++,
         app: appIndex,
-        environ: buildEnviron(run.facts, mount, body, { passAuth: o.passAuth }),
+        request: packRequest({ facts: run.facts, mount, body, policy: { passAuth: o.passAuth } }),
         url_scheme: run.facts.scheme,
         hasBody,
       };
