@@ -102,47 +102,34 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
     if (draining) res.setHeader('Connection', 'close');
-    handle(req, res, scope, null, 0).catch((e) => sendError(res, e, scope.log, options.debug));
+    try {
+      handle(req, res, scope, null, 0)?.catch((e) => sendError(res, e, scope.log, options.debug));
+    } catch (e) {
+      sendError(res, e, scope.log, options.debug);
+    }
   });
 
-  /** One request, or one internal (local-redirect) hop of it: `redirect` replaces the target, as a GET. */
-  async function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope, redirect: string | null, hops: number): Promise<void> {
+  /** `via` in the access line for each app, made once. */
+  const appVia = apps.map((a) => `${options.mode}:${a.prefix}`);
+
+  /**
+   * One request, or one internal (local-redirect) hop of it: `redirect` replaces the target, as a GET. Routes
+   * synchronously: a pool request is dispatched with no promise of its own (undefined); the routes that wait
+   * on something return a promise. Throws a GatewayError for a target refused outright.
+   */
+  function handle(req: IncomingMessage, res: ServerResponse, scope: RequestScope, redirect: string | null, hops: number): Promise<void> | undefined {
     const url = redirect ?? req.url ?? '/';
     const target = parseRequestTarget(url);
     const facts = requestFacts(req, url, target, redirect !== null);
     const mount = matchMount(prefixes, target.path);
     const route = routes.get(mount.prefix)!;
-    const served = scope.served;
     const run = new Run(req, res, facts, redirect === null, scope);
-    let outcome: RelayOutcome | undefined;
-    if (route.kind === 'cgi') {
-      served.via = 'cgi-script';
-      const script = await findScript(realCgiDir, cgiPrefix, mount.rest, runAs);
-      outcome = await cgi.run(run, {
-        file: script.filename,
-        nph: script.basename.startsWith('nph-'),
-        mount: { scriptName: script.scriptName, pathInfo: script.pathInfo, scriptFilename: script.filename, documentRoot: realDocroot },
-      });
-    } else if (route.kind === 'app') {
-      const app = apps[route.index]!;
-      const appMount = { scriptName: mount.prefix, pathInfo: mount.rest, documentRoot: realDocroot };
-      served.via = `${options.mode}:${app.prefix}`;
-      if (options.mode === 'pool') {
-        if (!pool) throw new GatewayError('SHUTTING_DOWN', 'the pool is not running');
-        return pool.serve(run, route.index, appMount);
-      }
-      outcome = await cgi.run(run, {
-        file: process.execPath,
-        args: [cgiChildScript, app.module],
-        cwd: path.dirname(app.module),
-        nph: false,
-        mount: appMount,
-        killGraceMs: appChildGraceMs,
-        strictExit: true,
-        logTags: { app: app.prefix, script: app.module },
-        ...(options.debug ? { extraEnv: { GATEHOUSE_DEBUG: '1' } } : {}),
-      });
-    } else {
+    if (route.kind === 'app' && options.mode === 'pool') {
+      scope.served.via = appVia[route.index]!;
+      if (!pool) throw new GatewayError('SHUTTING_DOWN', 'the pool is not running');
+      return pool.serve(run, route.index, { scriptName: mount.prefix, pathInfo: mount.rest, documentRoot: realDocroot });
+    }
+    if (route.kind === 'static') {
       if (redirect !== null) {
         // serve-static reads req.url and req.method; an internal redirect is a GET of the new target.
         req.url = redirect;
@@ -150,10 +137,39 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       }
       return serveStatic(req, res, target.path);
     }
+    return runProgram(run, route, mount.prefix, mount.rest, scope, hops);
+  }
+
+  /** A CGI script, or an app run as one (CGI mode); its local redirect is handled as a new hop. */
+  async function runProgram(run: Run, route: Exclude<Route, { kind: 'static' }>, prefix: string, rest: string, scope: RequestScope, hops: number): Promise<void> {
+    let outcome: RelayOutcome;
+    if (route.kind === 'cgi') {
+      scope.served.via = 'cgi-script';
+      const script = await findScript(realCgiDir, cgiPrefix, rest, runAs);
+      outcome = await cgi.run(run, {
+        file: script.filename,
+        nph: script.basename.startsWith('nph-'),
+        mount: { scriptName: script.scriptName, pathInfo: script.pathInfo, scriptFilename: script.filename, documentRoot: realDocroot },
+      });
+    } else {
+      const app = apps[route.index]!;
+      scope.served.via = appVia[route.index]!;
+      outcome = await cgi.run(run, {
+        file: process.execPath,
+        args: [cgiChildScript, app.module],
+        cwd: path.dirname(app.module),
+        nph: false,
+        mount: { scriptName: prefix, pathInfo: rest, documentRoot: realDocroot },
+        killGraceMs: appChildGraceMs,
+        strictExit: true,
+        logTags: { app: app.prefix, script: app.module },
+        ...(options.debug ? { extraEnv: { GATEHOUSE_DEBUG: '1' } } : {}),
+      });
+    }
     if (outcome.kind === 'local-redirect') {
       if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
       scope.log.debug({ location: outcome.location }, 'local redirect');
-      return handle(req, res, scope, outcome.location, hops + 1);
+      return handle(run.req, run.res, scope, outcome.location, hops + 1);
     }
   }
 

@@ -29,9 +29,12 @@ export function packRequest(d: RequestDescription): string {
   return s;
 }
 
+/** The length units of the short fields most requests are made of, made once. */
+const prefixes = Array.from({ length: 1024 }, (_, n) => String.fromCharCode(0, n));
+
 function field(text: string): string {
   const n = text.length;
-  return String.fromCharCode(n >>> 16, n & 0xffff) + text;
+  return (n < prefixes.length ? prefixes[n]! : String.fromCharCode(n >>> 16, n & 0xffff)) + text;
 }
 
 /** The inverse of packRequest. */

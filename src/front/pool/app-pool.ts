@@ -10,7 +10,8 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
-import { mayHaveBody, noBody, prepareBody } from '../request-body.js';
+import { mayHaveBody, noBody, prepareBody, type PreparedBody } from '../request-body.js';
+import { sendError } from '../send-error.js';
 import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestStart } from '../../workers/protocol.js';
 import { packRequest } from '../../workers/request-wire.js';
 import { checkApps } from './check-apps.js';
@@ -129,8 +130,13 @@ export class AppPool {
     this.#queue.offerHelp();
   }
 
-  /** Runs one request on the app at `appIndex`. Throws a GatewayError while a status page is still possible. */
-  async serve(run: RequestRun, appIndex: number, mount: MountFacts): Promise<void> {
+  /**
+   * Runs one request on the app at `appIndex`. Throws a GatewayError while a status page is still possible;
+   * a failure found later is answered here (sendError). A request without a body is dispatched with no
+   * promise, await or closure of its own: it returns undefined; one with a body returns a promise that
+   * settles once the body is read and dispatched.
+   */
+  serve(run: RequestRun, appIndex: number, mount: MountFacts): Promise<void> | undefined {
     const o = this.#options;
     const paused = this.#guard.pausedFor();
     if (paused > 0) throw new GatewayError('OVERLOADED', `workers keep dying: dispatch paused for another ${paused} ms`);
@@ -141,52 +147,82 @@ export class AppPool {
     }
     Atomics.store(this.#load, 0, ++this.#inFlight);
     if (this.#inFlight === 1) this.onBusy(true);
-    let exchange: PoolExchange | undefined;
-    let sink: PortWritable | undefined;
-    let body = noBody;
+    if (run.withBody && mayHaveBody(run.req)) return this.#serveWithBody(run, appIndex, mount);
     try {
-      // Most requests have no body: no await, no temp file, nothing to clean up.
-      if (run.withBody && mayHaveBody(run.req)) {
-        body = await prepareBody(run.req, { maxBodyBytes: o.maxBodyBytes, chunkedBody: o.chunkedBody, spoolThresholdBytes: limits.spoolThresholdBytes });
-      }
-      const hasBody = body.streamedChunked || (body.length ?? 0) > 0;
-      const start: { id: number } & RequestStart = {
-        t: 'request',
-        id: this.#nextId++,
-        app: appIndex,
-        request: packRequest({ facts: run.facts, mount, body, policy: { passAuth: o.passAuth } }),
-        url_scheme: run.facts.scheme,
-        hasBody,
-      };
-      const ex = new PoolExchange(run, this.#apps[appIndex]!.prefix, start, o.timeoutMs, this.#requeue);
-      exchange = ex;
-      const dispatched = performance.now();
-      this.#queue.place(ex);
-      const lane = ex.lane;
-      // Alone in the pool, with an app that answers quickly: wait awake for the answer rather than pay for
-      // being woken. The event loop is held for at most --idle-spin, and only when nothing else is in the pool.
-      const spin = o.idleSpinUs;
-      if (lane && spin > 0 && this.#inFlight === 1 && !hasBody && this.#recentUs < spin) lane.awaitAnswer(spin);
-      if (hasBody) {
-        const s = (sink = new PortWritable(ex));
-        ex.onCredit = () => s.credit();
-        ex.whenPlaced(() => body.pipeTo(s, (e) => ex.tooLarge(e)));
-      }
-      await ex.done;
-      this.#recentUs += ((performance.now() - dispatched) * 1000 - this.#recentUs) / 4;
-    } finally {
-      Atomics.store(this.#load, 0, --this.#inFlight);
-      if (this.#inFlight === 0) {
-        this.onBusy(false);
-        this.#drained?.();
-      }
-      sink?.destroy(); // an unread body is drained by the request side, not left paused
-      if (body !== noBody) void body.cleanup();
-      const lane = exchange?.lane;
-      if (lane) {
-        lane.finish(exchange!.id);
-        this.#release(lane);
-      }
+      this.#dispatch(run, appIndex, mount, noBody);
+    } catch (e) {
+      this.#left();
+      throw e;
+    }
+    return undefined;
+  }
+
+  async #serveWithBody(run: RequestRun, appIndex: number, mount: MountFacts): Promise<void> {
+    const o = this.#options;
+    let body: PreparedBody;
+    try {
+      body = await prepareBody(run.req, { maxBodyBytes: o.maxBodyBytes, chunkedBody: o.chunkedBody, spoolThresholdBytes: limits.spoolThresholdBytes });
+    } catch (e) {
+      this.#left();
+      throw e;
+    }
+    try {
+      this.#dispatch(run, appIndex, mount, body);
+    } catch (e) {
+      this.#left();
+      void body.cleanup();
+      throw e;
+    }
+  }
+
+  #dispatch(run: RequestRun, appIndex: number, mount: MountFacts, body: PreparedBody): void {
+    const o = this.#options;
+    const hasBody = body.streamedChunked || (body.length ?? 0) > 0;
+    const start: { id: number } & RequestStart = {
+      t: 'request',
+      id: this.#nextId++,
+      app: appIndex,
+      request: packRequest({ facts: run.facts, mount, body, policy: { passAuth: o.passAuth } }),
+      url_scheme: run.facts.scheme,
+      hasBody,
+    };
+    const ex = new PoolExchange(run, this.#apps[appIndex]!.prefix, start, o.timeoutMs, this.#requeue, this.#over);
+    ex.body = body;
+    ex.dispatchedAt = performance.now();
+    this.#queue.place(ex);
+    const lane = ex.lane;
+    // Alone in the pool, with an app that answers quickly: wait awake for the answer rather than pay for
+    // being woken. The event loop is held for at most --idle-spin, and only when nothing else is in the pool.
+    const spin = o.idleSpinUs;
+    if (lane && spin > 0 && this.#inFlight === 1 && !hasBody && this.#recentUs < spin) lane.awaitAnswer(spin);
+    if (hasBody) {
+      const s = new PortWritable(ex);
+      ex.sink = s;
+      ex.onCredit = () => s.credit();
+      ex.whenPlaced(() => body.pipeTo(s, (e) => ex.tooLarge(e)));
+    }
+  }
+
+  /** The request is over on the front's side: its place in the pool and on its lane are given back. */
+  readonly #over = (ex: PoolExchange, err?: GatewayError): void => {
+    this.#recentUs += ((performance.now() - ex.dispatchedAt) * 1000 - this.#recentUs) / 4;
+    this.#left();
+    ex.sink?.destroy(); // an unread body is drained by the request side, not left paused
+    if (ex.body !== noBody) void ex.body.cleanup();
+    const lane = ex.lane;
+    if (lane) {
+      lane.finish(ex.id);
+      this.#release(lane);
+    }
+    if (err) sendError(ex.run.res, err, ex.run.log, this.#options.debug);
+  };
+
+  /** One request fewer in the pool. */
+  #left(): void {
+    Atomics.store(this.#load, 0, --this.#inFlight);
+    if (this.#inFlight === 0) {
+      this.onBusy(false);
+      this.#drained?.();
     }
   }
 

@@ -1,6 +1,7 @@
 // One request's trip through the pool, front side: lane messages → the socket, with --timeout, client
 // disconnect, --max-body crossed mid-stream and worker death. One object per request, no closures per request.
 import { GatewayError } from '../errors.js';
+import { noBody, type PreparedBody } from '../request-body.js';
 import type { RequestRun } from '../request-run.js';
 import type { RequestStart, RequestResult, WireBytes, WorkerMessage } from '../../workers/protocol.js';
 import type { Lane, LaneRequest } from './lane.js';
@@ -10,12 +11,17 @@ const wireLength = (b: WireBytes) => (typeof b === 'string' ? b.length : b.byteL
 
 /** What the pool does with an exchange that never ran where it was (its worker went, or gave it back). */
 export type Requeue = (ex: PoolExchange, from?: Lane) => void;
+/** Told once when the request is over on the front's side; `err` while a status page is still possible. */
+export type Over = (ex: PoolExchange, err?: GatewayError) => void;
 
 export class PoolExchange implements LaneRequest {
   readonly id: number;
-  /** Settles when the request is over on the front's side; rejects while a status page is still possible. */
-  readonly done: Promise<void>;
   readonly movable: boolean;
+  readonly run: RequestRun;
+  /** The pool's bookkeeping for this request, kept here rather than in a closure per request. */
+  body: PreparedBody = noBody;
+  sink: { destroy(): void } | null = null;
+  dispatchedAt = 0;
   /** The request-body sink's credit: the app read a chunk. */
   onCredit: () => void = () => {};
   /** Set while it waits in the pool's queue: takes it out (its client left). */
@@ -26,8 +32,7 @@ export class PoolExchange implements LaneRequest {
   readonly #start: { id: number } & RequestStart;
   readonly #timeoutMs: number;
   readonly #requeue: Requeue;
-  #resolve!: () => void;
-  #reject!: (e: GatewayError) => void;
+  readonly #onOver: Over;
   #timer: NodeJS.Timeout | undefined;
   #headSeen = false;
   #ended = false;
@@ -35,18 +40,16 @@ export class PoolExchange implements LaneRequest {
   #over = false;
   #tooLarge: GatewayError | undefined;
 
-  constructor(run: RequestRun, app: string, start: { id: number } & RequestStart, timeoutMs: number, requeue: Requeue) {
+  constructor(run: RequestRun, app: string, start: { id: number } & RequestStart, timeoutMs: number, requeue: Requeue, over: Over) {
     this.id = start.id;
     this.movable = !start.hasBody;
+    this.run = run;
     this.#run = run;
     this.#app = app;
     this.#start = start;
     this.#timeoutMs = timeoutMs;
     this.#requeue = requeue;
-    this.done = new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    this.#onOver = over;
     run.onClientGone = this.#onClose;
   }
 
@@ -228,8 +231,7 @@ export class PoolExchange implements LaneRequest {
     if (this.#over) return;
     this.#over = true;
     clearTimeout(this.#timer);
-    if (err) this.#reject(err);
-    else this.#resolve();
+    this.#onOver(this, err);
   }
 
   #where(extra?: Record<string, unknown>): Record<string, unknown> {
