@@ -237,6 +237,9 @@ async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
   const startedAt = new Date();
   const machine = describeMachine();
   const subjects = {};
+  // What is measured is what was built at the start (npm run bench builds first): its commit and whether src/
+  // had uncommitted changes are read now, not after the run, when the tree may have moved on.
+  const versions = describeVersions(python, lighttpd, { uwsgi: ctx.uwsgi, gunicorn: ctx.gunicorn });
   for (const subject of order) {
     progress.subject(subject.name);
     const t0 = performance.now();
@@ -264,7 +267,7 @@ async function runBench(o, ctx, { spawnerFlag, profileName, profile }) {
     resultsFile: path.relative(outDir, resultsFile),
     root,
     machine,
-    versions: describeVersions(python, lighttpd, { uwsgi: ctx.uwsgi, gunicorn: ctx.gunicorn }),
+    versions,
     generator: defaultGenerator,
     // Without its binary (no C compiler at build time) the gateway falls back to forking from the front.
     spawner: { flag: spawnerFlag, modes: ctx.spawners.map((x) => x ?? 'default'), helperBuilt: ctx.helperBuilt },
