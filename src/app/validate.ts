@@ -19,14 +19,15 @@ export const validationRules = {
   'environ-errors': 'gateway.errors has write(), writelines() and flush()',
   'environ-flags': 'gateway.multithread, gateway.multiprocess and gateway.run_once are booleans',
   // The app's side: what it answers.
-  'status': 'the status is a string "NNN reason" (NNN at least 100) with no control characters',
+  // A final status: an interim 1xx cannot be an app's answer, and the gateway refuses it as runApp does.
+  'status': 'the status is a string "NNN reason" (NNN from 200 to 599) with no control characters',
   'headers-list': 'headers are an array of [name, value] pairs of strings',
   'header-control': 'header names and values hold no control characters',
   'header-name': 'header names are HTTP tokens',
   'header-status': 'no Status header: the status goes in startResponse',
   'header-hop-by-hop': "no hop-by-hop headers (Connection, Transfer-Encoding…): they are the gateway's business",
   'header-content-length': 'a Content-Length header is digits',
-  'content-type': 'Content-Type is present unless the status is 1xx, 204 or 304',
+  'content-type': 'Content-Type is present unless the status is 204 or 304',
   'start-response-twice': 'startResponse is called again only with excInfo',
   'start-response-first': 'startResponse is called before the first non-empty chunk, and before the body ends',
   'body-iterable': 'the app returns an iterable or async iterable of chunks (not a bare string or bytes)',
@@ -96,7 +97,7 @@ function checkEnviron(environ: unknown): asserts environ is Environ {
 
 /** Checks one startResponse call; returns the status code and the declared Content-Length. */
 function checkStart(status: unknown, headers: unknown): { code: number; contentLength: number | null } {
-  check(typeof status === 'string' && /^\d{3} ./.test(status) && !controlInName.test(status) && Number(status.slice(0, 3)) >= 100, 'status', () => `got ${show(status)}`);
+  check(typeof status === 'string' && /^\d{3} ./.test(status) && !controlInName.test(status) && Number(status.slice(0, 3)) >= 200 && Number(status.slice(0, 3)) <= 599, 'status', () => `got ${show(status)}`);
   check(Array.isArray(headers), 'headers-list', () => `got ${show(headers)}`);
   const code = Number(status.slice(0, 3));
   let contentLength: number | null = null;
@@ -115,8 +116,8 @@ function checkStart(status: unknown, headers: unknown): { code: number; contentL
     }
     if (lower === 'content-type') contentType = true;
   }
-  // RFC 9110 §15.2, §15.3.5, §15.4.5: these responses carry no content, so nothing to describe.
-  check(contentType || code < 200 || code === 204 || code === 304, 'content-type', () => `status ${code} without Content-Type`);
+  // RFC 9110 §15.3.5, §15.4.5: these responses carry no content, so nothing to describe.
+  check(contentType || code === 204 || code === 304, 'content-type', () => `status ${code} without Content-Type`);
   return { code, contentLength };
 }
 
