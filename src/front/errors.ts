@@ -4,6 +4,10 @@ import { appFailedMessage } from '../app/error-page.js';
 
 export const errorCatalogue = {
   BAD_REQUEST_TARGET: { status: 400, message: 'The request target is malformed.' },
+  // Refused by the HTTP parser before there was a request (client-error.ts): a bare response, then close.
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request head is too large.' },
   NOT_FOUND: { status: 404, message: 'Nothing is here.' },
   FORBIDDEN: { status: 403, message: 'This resource may not be run or served.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },

@@ -1,10 +1,11 @@
 // The front: a node:http server, its mount table, the access log, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { realpathSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { AccessLog, RequestScope } from './access-log.js';
+import { guardConnections, serverLimits } from './connection-limits.js';
 import { CgiHost } from './cgi/host.js';
 import { createSpawner } from './cgi/spawn-helper.js';
 import { findScript } from './cgi/lookup.js';
@@ -78,6 +79,9 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   let inFlight = 0;
   let pool: AppPool | null = null;
   let draining = false;
+  let stopping: Promise<void> | null = null;
+  /** Set once a draining server's linger for kept-alive connections is over: idle ones are then closed. */
+  let lingerOver = false;
   // While any pool (two during a reload) has requests in flight, CGI runs fewer scripts at once. The cap lifts
   // only once the pool has stayed idle a moment: a busy pool is idle for a few µs between requests, and
   // lifting then let a burst of scripts in each time.
@@ -95,11 +99,11 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   };
 
   const access = new AccessLog(log);
-  const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
+  const server: Server = createServer(serverLimits(options), (req, res) => {
     inFlight++;
     const scope = new RequestScope(++nextRequestId, req, res, log, access, () => {
       inFlight--;
-      if (draining) setImmediate(() => server.closeIdleConnections());
+      if (lingerOver) setImmediate(() => server.closeIdleConnections());
     });
     if (draining) res.setHeader('Connection', 'close');
     try {
@@ -108,6 +112,8 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       sendError(res, e, scope.log, options.debug);
     }
   });
+
+  guardConnections(server, options, log);
 
   /** `via` in the access line for each app, made once. */
   const appVia = apps.map((a) => `${options.mode}:${a.prefix}`);
@@ -241,25 +247,40 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
       await old?.close();
       return true;
     },
-    async shutdown() {
-      draining = true;
-      log.info({ inFlight, graceMs: options.gracefulTimeoutMs }, 'shutting down: no new connections');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, options.gracefulTimeoutMs, 'timeout').unref());
-      const settled = await Promise.race([closed.then(() => 'drained' as const), grace]);
-      if (settled === 'timeout') {
-        log.warn({ inFlight, scripts: cgi.running }, 'graceful timeout passed: killing what is left');
-        await Promise.all([cgi.killAll('server shutting down'), pool?.destroy()]);
-        server.closeAllConnections();
-        await closed;
-      } else await pool?.close();
-      pool = null;
-      await spawner.close();
-      log.info('stopped');
-      log.flush?.();
+    shutdown() {
+      // A second signal (or call) waits for the same shutdown rather than starting another.
+      return (stopping ??= stop());
     },
   };
+
+  async function stop(): Promise<void> {
+    draining = true;
+    log.info({ inFlight, graceMs: options.gracefulTimeoutMs }, 'shutting down: no new connections');
+    // Stop listening, but leave kept-alive connections open a moment: a request already on its way on one is
+    // served (with Connection: close) instead of meeting a reset, which a client cannot tell from a failure.
+    // node:http's own close() would close idle connections at once; net's stops listening only.
+    const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    const endLinger = () => {
+      if (lingerOver) return;
+      lingerOver = true;
+      clearTimeout(linger);
+      server.close(); // now node:http's: idle connections close, its timeout checks stop
+    };
+    const linger = setTimeout(endLinger, Math.min(limits.drainLingerMs, options.gracefulTimeoutMs));
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, options.gracefulTimeoutMs, 'timeout').unref());
+    const settled = await Promise.race([closed.then(() => 'drained' as const), grace]);
+    endLinger();
+    if (settled === 'timeout') {
+      log.warn({ inFlight, scripts: cgi.running }, 'graceful timeout passed: killing what is left');
+      await Promise.all([cgi.killAll('server shutting down'), pool?.destroy()]);
+      server.closeAllConnections();
+      await closed;
+    } else await pool?.close();
+    pool = null;
+    await spawner.close();
+    log.info('stopped');
+    log.flush?.();
+  }
 }
 
 /** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */

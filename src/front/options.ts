@@ -37,6 +37,14 @@ export interface Options {
   passAuth: boolean;
   chunkedBody: ChunkedBody;
   gracefulTimeoutMs: number;
+  /** A client must have sent its whole request head within this (slowloris); then 408 and the connection closes. */
+  headerTimeoutMs: number;
+  /** A client must have sent its whole request, body included, within this; then 408. */
+  requestTimeoutMs: number;
+  /** A connection that moves no bytes either way for this long is closed (a client that stopped reading). */
+  idleTimeoutMs: number;
+  /** A kept-alive connection waits this long for its next request. */
+  keepAliveTimeoutMs: number;
   debug: boolean;
   logLevel: LogLevel;
   /** Mounted app modules; undefined mounts the bundled example apps. */
@@ -84,6 +92,13 @@ export const defaults: Readonly<Options> = Object.freeze({
   spawner: 'helper',
   chunkedBody: 'buffer',
   gracefulTimeoutMs: 10_000,
+  // nginx's client_header_timeout and send_timeout are 60 s; a head takes a real client milliseconds, and every
+  // connection held open by a slow sender costs a socket, so the head gets 10 s.
+  headerTimeoutMs: 10_000,
+  // Up to --max-body at a slow client's pace; longer is a sender that is not sending.
+  requestTimeoutMs: 120_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
   debug: false,
   logLevel: 'info',
   apps: undefined,
@@ -129,6 +144,11 @@ export const limits = Object.freeze({
   withdrawAfterMs: 2,
   /** How long the pool must stay idle before CGI gets its full --max-cgi back. */
   cgiCapLiftMs: 50,
+  /**
+   * On shutdown, how long kept-alive connections stay open for a request already on its way (served with
+   * Connection: close); then the idle ones are closed.
+   */
+  drainLingerMs: 1_000,
   /** Retry-After on 503. */
   retryAfterSeconds: 1,
 });
@@ -154,6 +174,11 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
   if (!o.host) fail('host', 'must not be empty');
   positive('timeout', o.timeoutMs);
   positive('graceful-timeout', o.gracefulTimeoutMs, true);
+  positive('header-timeout', o.headerTimeoutMs);
+  positive('request-timeout', o.requestTimeoutMs);
+  if (o.requestTimeoutMs < o.headerTimeoutMs) fail('request-timeout', 'must be at least --header-timeout');
+  positive('idle-timeout', o.idleTimeoutMs);
+  positive('keep-alive-timeout', o.keepAliveTimeoutMs);
   positive('max-body', o.maxBodyBytes, true);
   positive('max-cgi', o.maxCgi);
   positive('max-queue', o.maxQueue, true);

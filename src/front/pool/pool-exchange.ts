@@ -156,14 +156,23 @@ export class PoolExchange implements LaneRequest {
   }
 
   #write(data: WireBytes): void {
-    this.#restartTimer();
+    // Until the socket has taken it, the client owes the next step, not the app: --timeout waits (a client
+    // that stopped reading is --idle-timeout's business, and must not cost the worker its life).
+    clearTimeout(this.#timer);
+    this.#unacked++;
     // The ack is the worker's credit: it goes back once the chunk has reached the socket.
     const ack = this.#ack;
     if (typeof data === 'string') this.#run.res.write(data, 'latin1', ack);
     else this.#run.res.write(data, ack);
   }
 
-  readonly #ack = () => this.#lane?.send(this.id, { t: 'ack' });
+  /** Response parts written but not yet taken by the socket. */
+  #unacked = 0;
+
+  readonly #ack = () => {
+    this.#lane?.send(this.id, { t: 'ack' });
+    if (--this.#unacked === 0 && !this.#ended && !this.#over) this.#restartTimer();
+  };
 
   #end(last: WireBytes | null): void {
     this.#ended = true;
