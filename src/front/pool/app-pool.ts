@@ -215,6 +215,7 @@ export class AppPool {
       this.#release(lane);
     }
     if (err) sendError(ex.run.res, err, ex.run.log, this.#options.debug);
+    else this.#guard.recordServed();
   };
 
   /** One request fewer in the pool. */
