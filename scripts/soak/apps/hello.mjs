@@ -1,0 +1,5 @@
+// Soak app: the smallest answer.
+export default (_environ, startResponse) => {
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return ['hello\n'];
+};
