@@ -84,7 +84,11 @@ export async function slowClients({ seconds, connections, headerTimeoutS, idleTi
   const readers = await Promise.all([stalledReader(port, '/big/?mb=100'), stalledReader(port, '/cgi-bin/big.sh')]);
   // Others are served meanwhile, one after another, for the whole scenario.
   const tally = newTally();
-  const end = performance.now() + Math.max(seconds * 1000, (Math.max(headerTimeoutS, idleTimeoutS) + 3) * 1000);
+  // A reader that reads nothing still lets the kernel take more for a while (socket buffers grow, zero-window
+  // probes move a little): the connection goes idle, and --idle-timeout starts counting, only once those are
+  // full (measured: 4.7 MB written to a reader that had read 0.4 MiB, dropped 20 s in at --idle-timeout 10).
+  // So the scenario lasts three idle timeouts.
+  const end = performance.now() + Math.max(seconds * 1000, (Math.max(headerTimeoutS, 3 * idleTimeoutS) + 3) * 1000);
   while (performance.now() < end) {
     count(tally, await request(agent, `${g.url}/hello/`, { expect: 'hello', boundMs: 10_000 }));
     await pause(5);
