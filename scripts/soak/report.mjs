@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { root } from './gateway.mjs';
 import { mib } from './scenarios/overload.mjs';
 
-function commit() {
+export function commit() {
   try {
     return execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {
@@ -12,11 +12,12 @@ function commit() {
   }
 }
 
-export function writeReport(file, { rows, short, started, machine, seconds }) {
+/** `at`: the commit read when the run began (the tree may move on while it runs). */
+export function writeReport(file, { rows, short, started, machine, seconds, at }) {
   const lines = [
     '# Reliability',
     '',
-    `Written by \`npm run soak${short ? ' -- --short' : ''}\` on ${started.toISOString().slice(0, 10)} at commit ${commit()}, in ${(seconds / 60).toFixed(1)} min. Machine: ${machine}.`,
+    `Written by \`npm run soak${short ? ' -- --short' : ''}\` on ${started.toISOString().slice(0, 10)} at commit ${at}, in ${(seconds / 60).toFixed(1)} min. Machine: ${machine}.`,
     '',
     'Every scenario starts the real gateway (`bin/gatehouse.js`, default flags unless named) on loopback, drives it for a bounded time,',
     'and accounts for every request it sent: answered (by status), **cut** (the connection failed after the request was sent) or',

@@ -8,7 +8,7 @@ import { faults } from './scenarios/faults.mjs';
 import { mib, overload } from './scenarios/overload.mjs';
 import { shutdown } from './scenarios/shutdown.mjs';
 import { slowClients } from './scenarios/slow-clients.mjs';
-import { writeReport } from './report.mjs';
+import { commit, writeReport } from './report.mjs';
 
 const args = process.argv.slice(2);
 const short = args.includes('--short');
@@ -57,6 +57,7 @@ async function aftermath(result, tempBefore) {
 }
 
 const started = new Date();
+const at = commit();
 const rows = [];
 let failed = false;
 for (const [name, title, run] of scenarios) {
@@ -82,6 +83,6 @@ for (const [name, title, run] of scenarios) {
   if (t) process.stdout.write(`  sent ${t.sent}, answers ${JSON.stringify(t.byStatus)}, cut ${t.cut}, lost ${t.lost}, refused ${t.refused} [${row.seconds.toFixed(1)} s]\n`);
 }
 
-if (out) writeReport(out, { rows, short, started, machine: machineLine(), seconds: (Date.now() - started.getTime()) / 1000 });
+if (out) writeReport(out, { rows, short, started, at, machine: machineLine(), seconds: (Date.now() - started.getTime()) / 1000 });
 process.stdout.write(`soak: ${failed ? 'FAILED' : 'every check held'}${out ? `; wrote ${out}` : ''}\n`);
 process.exit(failed ? 1 : 0);
