@@ -2,27 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/front/errors.js';
 import { CgiResponseParser, type ParseLimits } from '../../src/front/cgi/response-parser.js';
+import { feed, type Outcome } from '../unit/_feed-parser.js';
 import { runs, splitAt } from './_fuzz.js';
 
 const limits: ParseLimits = { lineBytes: 8 * 1024, blockBytes: 64 * 1024 };
 
-type Outcome = { headers: unknown; rest: Buffer } | { error: string } | 'incomplete';
-
-/** Feeds the pieces; after the header block, what was not fed counts as body. Only a GatewayError may escape. */
-function feed(pieces: Buffer[]): Outcome {
-  const p = new CgiResponseParser(limits);
-  try {
-    for (let i = 0; i < pieces.length; i++) {
-      const r = p.push(pieces[i]!);
-      if (r) return { headers: r.headers, rest: Buffer.concat([r.rest, ...pieces.slice(i + 1)]) };
-    }
-    return 'incomplete';
-  } catch (e) {
-    if (!(e instanceof GatewayError)) throw e;
-    expect(e.code).toBe('CGI_BAD_HEADERS');
-    expect(e.status).toBe(502);
-    return { error: e.code };
-  }
+/** Only CGI_BAD_HEADERS (502) may come out of the parser as a failure. */
+function outcome(pieces: Buffer[]): Outcome {
+  const r = feed(pieces, limits);
+  if (typeof r === 'object' && 'error' in r) expect(r).toEqual({ error: 'CGI_BAD_HEADERS', status: 502 });
+  return r;
 }
 
 /** Script output made of the lines that matter: real fields, bad names, controls, folds, status lines, blank lines. */
@@ -38,16 +27,16 @@ const output = fc.tuple(fc.array(line, { maxLength: 10 }), fc.constantFrom('\n',
 describe('fuzz: the CGI response header parser', () => {
   it('parses any byte stream the same however it is split, with only CGI_BAD_HEADERS (502) as a failure', () => {
     fc.assert(fc.property(fc.oneof(output, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b))), fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
-      const whole = feed([bytes]);
-      expect(feed(splitAt(bytes, cuts))).toEqual(whole);
-      expect(feed([...bytes].map((b) => Buffer.from([b])))).toEqual(whole);
+      const whole = outcome([bytes]);
+      expect(outcome(splitAt(bytes, cuts))).toEqual(whole);
+      expect(outcome([...bytes].map((b) => Buffer.from([b])))).toEqual(whole);
     }), runs(1500));
   });
 
   it('gives the body byte for byte: what follows the blank line is never parsed or lost', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 6 }), (body, cuts) => {
       const bytes = Buffer.concat([Buffer.from('Content-Type: application/octet-stream\r\n\r\n'), body]);
-      const r = feed(splitAt(bytes, cuts));
+      const r = outcome(splitAt(bytes, cuts));
       expect(r).toMatchObject({ rest: Buffer.from(body) });
     }), runs(500));
   });

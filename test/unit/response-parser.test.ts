@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/front/errors.js';
 import { CgiResponseParser, type CgiHeaders, type ParseLimits } from '../../src/front/cgi/response-parser.js';
+import { feed as feedParser, type Outcome } from './_feed-parser.js';
 
 const roomy: ParseLimits = { lineBytes: 8 * 1024, blockBytes: 64 * 1024 };
 
-type Outcome = { headers: CgiHeaders; rest: Buffer } | { error: string } | 'incomplete';
-
-/** Feeds `input` in the given pieces; after the headers, the unfed pieces count as body too. */
-function feed(pieces: Buffer[], limits: ParseLimits = roomy): Outcome {
-  const p = new CgiResponseParser(limits);
-  try {
-    for (let i = 0; i < pieces.length; i++) {
-      const r = p.push(pieces[i]!);
-      if (r) return { headers: r.headers, rest: Buffer.concat([r.rest, ...pieces.slice(i + 1)]) };
-    }
-    return 'incomplete';
-  } catch (e) {
-    if (e instanceof GatewayError) return { error: e.code };
-    throw e;
-  }
-}
+/** Feeds `input` in the given pieces, with roomy limits unless told. */
+const feed = (pieces: Buffer[], limits: ParseLimits = roomy): Outcome => feedParser(pieces, limits);
 
 const allAtOnce = (input: string | Buffer, limits?: ParseLimits) => feed([Buffer.from(input as string, 'latin1')], limits);
 const byteByByte = (input: string | Buffer, limits?: ParseLimits) => {

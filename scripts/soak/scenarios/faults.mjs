@@ -3,7 +3,7 @@
 // a fault fail, each with its status; everything else is answered 200; none is lost.
 import { readFileSync } from 'node:fs';
 import { soakApp, soakCgiDir, startGateway, warmIdleRss } from '../gateway.mjs';
-import { flood } from '../load.mjs';
+import { addTally, flood, newTally } from '../load.mjs';
 import { mib } from './overload.mjs';
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,10 +68,6 @@ export async function faults({ seconds }) {
     ['/cgi-bin/hang.sh: 504 at --timeout (502 if the spawn helper died under it)', hang.sent > 0 && (hang.byStatus[504] ?? 0) + Math.min(hang.byStatus[502] ?? 0, helperKills) === hang.sent, `${hang.byStatus[504] ?? 0} × 504, ${hang.byStatus[502] ?? 0} × 502 of ${hang.sent}`],
     ['no connection cut, no request lost, no wrong body', [hello, flaky, sh, hang].every((t) => t.cut === 0 && t.lost === 0 && t.wrongBody === 0), [hello, flaky, sh, hang].map((t) => `${t.cut}/${t.lost}/${t.wrongBody}`).join(' ')],
   ];
-  const tally = [hello, flaky, sh, hang].reduce((a, t) => {
-    a.sent += t.sent; a.cut += t.cut; a.lost += t.lost; a.refused += t.refused;
-    for (const [k, v] of Object.entries(t.byStatus)) a.byStatus[k] = (a.byStatus[k] ?? 0) + v;
-    return a;
-  }, { sent: 0, byStatus: {}, cut: 0, lost: 0, refused: 0, latenciesMs: [] });
+  const tally = [hello, flaky, sh, hang].reduce(addTally, newTally());
   return { gateway: g, tally, idleRss, peakRss: g.tree.peakRssBytes, checks, detail: `${reloads} reloads, ${helperKills} spawn-helper kills, --max-requests 50, ${mib(idleRss)} MiB idle` };
 }

@@ -27,7 +27,6 @@ export class PoolExchange implements LaneRequest {
   /** Set while it waits in the pool's queue: takes it out (its client left). */
   dequeue: (() => void) | null = null;
   #lane: Lane | null = null;
-  readonly #run: RequestRun;
   readonly #app: string;
   readonly #start: { id: number } & RequestStart;
   readonly #timeoutMs: number;
@@ -44,7 +43,6 @@ export class PoolExchange implements LaneRequest {
     this.id = start.id;
     this.movable = !start.hasBody;
     this.run = run;
-    this.#run = run;
     this.#app = app;
     this.#start = start;
     this.#timeoutMs = timeoutMs;
@@ -62,8 +60,8 @@ export class PoolExchange implements LaneRequest {
     this.#lane = lane;
     if (this.#clientGone) return this.#finish(); // it left while waiting for another worker
     lane.served++;
-    if (!lane.start(this.#start, this) && this.#run.debug) {
-      this.#run.log.debug(this.#where({ thread: lane.worker }), 'waits its turn on a busy worker');
+    if (!lane.start(this.#start, this) && this.run.debug) {
+      this.run.log.debug(this.#where({ thread: lane.worker }), 'waits its turn on a busy worker');
     }
     const placed = this.#placed;
     this.#placed = null;
@@ -72,7 +70,7 @@ export class PoolExchange implements LaneRequest {
 
   /** It waits in the pool's queue, `waiting` requests there in all (no worker has room). */
   onQueued(waiting: number): void {
-    if (this.#run.debug) this.#run.log.debug(this.#where({ waiting }), 'queued: no worker has room');
+    if (this.run.debug) this.run.log.debug(this.#where({ waiting }), 'queued: no worker has room');
   }
 
   /** Runs `fn` once the request is on a lane (at once if it is): its body may then follow it there. */
@@ -89,7 +87,7 @@ export class PoolExchange implements LaneRequest {
   }
 
   onNeverStarted(): void {
-    this.#run.log.info(this.#where({ thread: this.#lane?.worker }), 'its worker went before its turn: it runs on another');
+    this.run.log.info(this.#where({ thread: this.#lane?.worker }), 'its worker went before its turn: it runs on another');
     this.#requeue(this);
   }
 
@@ -99,14 +97,14 @@ export class PoolExchange implements LaneRequest {
       if (msg.t === 'response') this.#onResult({ t: 'done' });
       return;
     }
-    const res = this.#run.res;
+    const res = this.run.res;
     switch (msg.t) {
       case 'response': {
         // The whole response in one message: one writeHead, one end, and the request is over.
         this.#headSeen = this.#ended = true;
         clearTimeout(this.#timer);
         if (this.#clientGone) return this.#finish();
-        this.#run.served.worker = msg.worker;
+        this.run.served.worker = msg.worker;
         const headers = msg.headers;
         if (!noBodyStatus(msg.status)) headers.push('Content-Length', String(wireLength(msg.body)));
         res.writeHead(msg.status, msg.reason, headers);
@@ -116,7 +114,7 @@ export class PoolExchange implements LaneRequest {
       }
       case 'head': {
         this.#headSeen = true;
-        this.#run.served.worker = msg.worker;
+        this.run.served.worker = msg.worker;
         const headers = msg.headers;
         if (msg.contentLength !== null && !noBodyStatus(msg.status)) headers.push('Content-Length', String(msg.contentLength));
         res.writeHead(msg.status, msg.reason, headers);
@@ -132,7 +130,7 @@ export class PoolExchange implements LaneRequest {
       case 'body-ack':
         return this.onCredit();
       case 'log':
-        return void this.#run.log.warn(this.#where({ stream: 'gateway.errors' }), msg.text.replace(/\n$/, ''));
+        return void this.run.log.warn(this.#where({ stream: 'gateway.errors' }), msg.text.replace(/\n$/, ''));
       case 'result':
         return this.#onResult(msg.result);
     }
@@ -142,7 +140,7 @@ export class PoolExchange implements LaneRequest {
     if (this.#over) return;
     const detail = `${why}, running ${this.#app}`;
     if (this.#ended) return this.#finish();
-    if (!this.#run.res.headersSent) return this.#finish(new GatewayError('WORKER_DIED', detail));
+    if (!this.run.res.headersSent) return this.#finish(new GatewayError('WORKER_DIED', detail));
     this.#cut(detail);
     this.#finish();
   }
@@ -150,9 +148,9 @@ export class PoolExchange implements LaneRequest {
   /** A streamed request body crossed --max-body: the app is stopped, and what it answers is not sent. */
   tooLarge(e: GatewayError): void {
     this.#tooLarge = e;
-    this.#run.log.warn(this.#where({ code: e.code }), e.detail);
+    this.run.log.warn(this.#where({ code: e.code }), e.detail);
     this.#lane?.send(this.id, { t: 'abort' });
-    if (this.#run.res.headersSent) this.#cut(e.detail);
+    if (this.run.res.headersSent) this.#cut(e.detail);
   }
 
   #write(data: WireBytes): void {
@@ -162,8 +160,8 @@ export class PoolExchange implements LaneRequest {
     this.#unacked++;
     // The ack is the worker's credit: it goes back once the chunk has reached the socket.
     const ack = this.#ack;
-    if (typeof data === 'string') this.#run.res.write(data, 'latin1', ack);
-    else this.#run.res.write(data, ack);
+    if (typeof data === 'string') this.run.res.write(data, 'latin1', ack);
+    else this.run.res.write(data, ack);
   }
 
   /** Response parts written but not yet taken by the socket. */
@@ -178,12 +176,12 @@ export class PoolExchange implements LaneRequest {
     this.#ended = true;
     clearTimeout(this.#timer);
     // The result message, which follows, finishes the exchange.
-    if (typeof last === 'string') this.#run.res.end(last, 'latin1');
-    else this.#run.res.end(last ?? undefined);
+    if (typeof last === 'string') this.run.res.end(last, 'latin1');
+    else this.run.res.end(last ?? undefined);
   }
 
   #onResult(r: RequestResult): void {
-    const log = this.#run.log;
+    const log = this.run.log;
     if (r.t === 'withdrawn') {
       clearTimeout(this.#timer); // the front may have counted it as started while the answer was on its way
       log.debug(this.#where({ thread: this.#lane?.worker }), 'given back by a busy worker: it runs on a free one');
@@ -191,19 +189,19 @@ export class PoolExchange implements LaneRequest {
     }
     if (r.t === 'failed') {
       log.error(this.#where({ code: r.code, stack: r.stack }), `app failed: ${r.message}`);
-      if (!this.#headSeen && !this.#run.res.headersSent) {
+      if (!this.#headSeen && !this.run.res.headersSent) {
         return this.#finish(new GatewayError('APP_FAILED', `${this.#app}: ${r.message}`, { debugText: r.stack ?? '' }));
       }
       if (!this.#ended) this.#cut(`app ${this.#app} failed after its headers`);
       return this.#finish();
     }
-    if (this.#tooLarge && !this.#run.res.headersSent) return this.#finish(this.#tooLarge);
+    if (this.#tooLarge && !this.run.res.headersSent) return this.#finish(this.#tooLarge);
     if (!this.#ended && !this.#clientGone && !this.#tooLarge && r.t === 'done') this.#cut(`app ${this.#app} ended without finishing its response`);
     this.#finish();
   }
 
   readonly #onClose = () => {
-    if (this.#over || this.#ended || this.#run.res.writableFinished) return;
+    if (this.#over || this.#ended || this.run.res.writableFinished) return;
     this.#clientGone = true;
     if (this.dequeue) {
       this.dequeue();
@@ -219,10 +217,10 @@ export class PoolExchange implements LaneRequest {
     const timeoutMs = this.#timeoutMs;
     lane.kill('timeout'); // piscina terminates the worker; a new lane takes its place
     if (!this.#headSeen && !this.#clientGone) {
-      return this.#finish(new GatewayError('TIMEOUT', `app ${this.#app} sent no response within ${timeoutMs} ms for ${this.#run.facts.url}: worker terminated`));
+      return this.#finish(new GatewayError('TIMEOUT', `app ${this.#app} sent no response within ${timeoutMs} ms for ${this.run.facts.url}: worker terminated`));
     }
     if (!this.#clientGone) this.#cut(`app ${this.#app} sent nothing for ${timeoutMs} ms (worker terminated)`);
-    else this.#run.log.warn(this.#where(), `app ${this.#app} still running ${timeoutMs} ms after its client left: worker terminated`);
+    else this.run.log.warn(this.#where(), `app ${this.#app} still running ${timeoutMs} ms after its client left: worker terminated`);
     this.#finish();
   };
 
@@ -232,8 +230,8 @@ export class PoolExchange implements LaneRequest {
   }
 
   #cut(why: string): void {
-    this.#run.log.warn(this.#where({ code: 'CUT' }), `${why}: connection cut`);
-    this.#run.res.destroy();
+    this.run.log.warn(this.#where({ code: 'CUT' }), `${why}: connection cut`);
+    this.run.res.destroy();
   }
 
   #finish(err?: GatewayError): void {
@@ -244,6 +242,6 @@ export class PoolExchange implements LaneRequest {
   }
 
   #where(extra?: Record<string, unknown>): Record<string, unknown> {
-    return { app: this.#app, url: this.#run.facts.url, ...extra };
+    return { app: this.#app, url: this.run.facts.url, ...extra };
   }
 }
