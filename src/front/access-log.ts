@@ -67,7 +67,8 @@ export class RequestScope {
     const started = performance.now();
     const bytesBefore = req.socket.bytesWritten;
     const path = req.url ?? ''; // before an internal redirect rewrites it
-    res.once('close', () => {
+    // on, not once: 'close' comes once per response, and once() wraps every listener in another function.
+    res.on('close', () => {
       if (!res.writableFinished) this.onClientGone?.();
       const ms = Math.round((performance.now() - started) * 1000) / 1000;
       // Closed before any answer went out: the client left (nginx logs 499), whatever status was set meanwhile.

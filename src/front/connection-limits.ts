@@ -3,6 +3,7 @@
 import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-error.js';
+import { IdleConnections } from './idle-connections.js';
 import type { Logger } from './logger.js';
 import type { Options } from './options.js';
 
@@ -20,13 +21,5 @@ export function serverLimits(o: Options): ServerOptions {
 
 export function guardConnections(server: Server, o: Options, log: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket as Socket, log, { headerMs: o.headerTimeoutMs, requestMs: o.requestTimeoutMs }));
-  // A connection that has moved no bytes for --idle-timeout: if the front holds bytes the client is not taking,
-  // the client stopped reading, and the connection goes. If not, a program is still working on its answer,
-  // which its own --timeout governs: look again later.
-  server.setTimeout(o.idleTimeoutMs, (socket) => {
-    if (socket.writableLength > 0) {
-      log.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, pendingBytes: socket.writableLength, idleMs: o.idleTimeoutMs }, 'client stopped reading: connection closed');
-      socket.destroy();
-    } else socket.setTimeout(o.idleTimeoutMs);
-  });
+  new IdleConnections(server, o.idleTimeoutMs, log);
 }

@@ -77,6 +77,8 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const serveStatic: StaticHandler = staticFiles(realDocroot, realCgiDir);
   // A count, not a Set of responses: see Lane's note on collections that churn per request.
   let inFlight = 0;
+  /** CGI programs (scripts, app children) running now: the pool's idle workers do not poll meanwhile. */
+  let programs = 0;
   let pool: AppPool | null = null;
   let draining = false;
   let stopping: Promise<void> | null = null;
@@ -89,6 +91,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   let lift: NodeJS.Timeout | undefined;
   const startPool = async (): Promise<AppPool> => {
     const p = await AppPool.start(apps, options, log);
+    p.programsRunning = programs;
     p.onBusy = (busy) => {
       busyPools += busy ? 1 : -1;
       clearTimeout(lift);
@@ -148,11 +151,28 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
 
   /** A CGI script, or an app run as one (CGI mode); its local redirect is handled as a new hop. */
   async function runProgram(run: Run, route: Exclude<Route, { kind: 'static' }>, prefix: string, rest: string, scope: RequestScope, hops: number): Promise<void> {
+    programs++;
+    if (pool) pool.programsRunning = programs;
     let outcome: RelayOutcome;
+    try {
+      outcome = await runOnce(run, route, prefix, rest, scope);
+    } finally {
+      programs--;
+      if (pool) pool.programsRunning = programs;
+    }
+    if (outcome.kind === 'local-redirect') {
+      if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
+      scope.log.debug({ location: outcome.location }, 'local redirect');
+      return handle(run.req, run.res, scope, outcome.location, hops + 1);
+    }
+  }
+
+  /** One run of the script or app child, to the end of its response (or its local redirect). */
+  async function runOnce(run: Run, route: Exclude<Route, { kind: 'static' }>, prefix: string, rest: string, scope: RequestScope): Promise<RelayOutcome> {
     if (route.kind === 'cgi') {
       scope.served.via = 'cgi-script';
       const script = await findScript(realCgiDir, cgiPrefix, rest, runAs);
-      outcome = await cgi.run(run, {
+      return cgi.run(run, {
         file: script.filename,
         nph: script.basename.startsWith('nph-'),
         mount: { scriptName: script.scriptName, pathInfo: script.pathInfo, scriptFilename: script.filename, documentRoot: realDocroot },
@@ -160,7 +180,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     } else {
       const app = apps[route.index]!;
       scope.served.via = appVia[route.index]!;
-      outcome = await cgi.run(run, {
+      return cgi.run(run, {
         file: process.execPath,
         args: [cgiChildScript, app.module],
         cwd: path.dirname(app.module),
@@ -171,11 +191,6 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
         logTags: { app: app.prefix, script: app.module },
         ...(options.debug ? { extraEnv: { GATEHOUSE_DEBUG: '1' } } : {}),
       });
-    }
-    if (outcome.kind === 'local-redirect') {
-      if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
-      scope.log.debug({ location: outcome.location }, 'local redirect');
-      return handle(run.req, run.res, scope, outcome.location, hops + 1);
     }
   }
 

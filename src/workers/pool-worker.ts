@@ -20,8 +20,11 @@ const apps: App[] = await Promise.all(
 );
 
 const poolLoad = new Int32Array(data.poolLoad);
-/** Worth polling only when this worker is likely the one to get the next request: the pool is all but idle. */
-const poolNearlyIdle = () => Atomics.load(poolLoad, 0) <= 1;
+/**
+ * Worth polling only when this worker is likely the one to get the next request (the pool is all but idle) and
+ * no CGI program needs the core.
+ */
+const poolNearlyIdle = () => Atomics.load(poolLoad, 0) <= 1 && Atomics.load(poolLoad, 1) === 0;
 
 /**
  * Serves the lane until the front says stop (it does so only when nothing runs here). At most

@@ -7,9 +7,12 @@ export interface PoolWorkerData {
   apps: { prefix: string; module: string }[];
   /** Requests a worker runs at once (--worker-concurrency); more may wait on its lane. */
   concurrency: number;
-  /** --idle-spin: how long a worker that has just gone idle keeps polling its lane; 0 never (also when no core is spare). */
+  /** --idle-spin: how long a worker that has just gone idle keeps polling its lane; 0 never. */
   idleSpinUs: number;
-  /** One Int32: requests in the pool (front-maintained). A worker polls only while it is at most 1. */
+  /**
+   * Two Int32s, front-maintained: requests in the pool, and CGI programs running beside it. A worker polls only
+   * while the first is at most 1 and the second 0: a polling thread holds a core a script could use.
+   */
   poolLoad: SharedArrayBuffer;
 }
 

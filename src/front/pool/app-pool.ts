@@ -1,7 +1,6 @@
 // Front side of pool mode: a piscina pool of warm worker threads, each serving a lane (lane.ts), their
 // lives (start, replace, retire, drain), and the gateway's own admission. Dispatch is lane-queue.ts; one
 // request's trip is pool-exchange.ts.
-import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import { Piscina } from 'piscina';
 import type { MountFacts } from '../environ.js';
@@ -16,6 +15,7 @@ import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type P
 import { packRequest } from '../../workers/request-wire.js';
 import { checkApps } from './check-apps.js';
 import { CrashGuard } from './crash-guard.js';
+import { Deadlines } from './deadlines.js';
 import { Lane } from './lane.js';
 import { LaneQueue } from './lane-queue.js';
 import { PoolExchange } from './pool-exchange.js';
@@ -33,13 +33,20 @@ export class AppPool {
   readonly #log: Logger;
   readonly #guard = new CrashGuard();
   readonly #queue: LaneQueue;
+  /** --timeout of every running request, on one timer. */
+  readonly #deadlines = new Deadlines();
   #inFlight = 0;
-  /** #inFlight, shared with the workers: they poll for work only while the pool is all but idle. */
-  #load = new Int32Array(new SharedArrayBuffer(4));
+  /** #inFlight and the CGI programs running, shared with the workers: see PoolWorkerData.poolLoad. */
+  #load = new Int32Array(new SharedArrayBuffer(8));
   /** Recent time from dispatch to the end of a request (a moving average), in µs. */
   #recentUs = 0;
   #nextId = 1;
   #closing = false;
+  /** CGI programs running beside the pool (the gateway counts them): idle workers do not poll meanwhile. */
+  set programsRunning(n: number) {
+    Atomics.store(this.#load, 1, n);
+  }
+
   /** Told when the pool goes from idle to serving and back (the gateway caps CGI meanwhile). */
   onBusy: (busy: boolean) => void = () => {};
   /** Wakes close() when the last admitted request is done. */
@@ -77,9 +84,10 @@ export class AppPool {
       workerData: {
         apps,
         concurrency: options.workerConcurrency,
-        // A worker waiting awake for its next request holds a core; only worth it when one is spare for the front
-        // and the clients (on 2 cores with 2 workers it raised c=1 p50 0.12 → 0.14–0.25 ms, p99 0.26 → 0.6–3.8 ms).
-        idleSpinUs: availableParallelism() > options.workers + 1 ? options.idleSpinUs : 0,
+        // A worker waiting awake for its next request holds a core, but only while the pool is all but idle and no
+        // CGI program runs. On 2 cores with 2 workers (hello, c=1, the bench's latency probe, alternated runs) it
+        // took p50 from 0.24–0.30 to 0.14–0.23 ms (bare node:http: 0.10–0.13); p99 moved within its noise.
+        idleSpinUs: options.idleSpinUs,
         poolLoad: this.#load.buffer as SharedArrayBuffer,
       } satisfies PoolWorkerData,
       ...(options.workerMemoryMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: options.workerMemoryMb } } : {}),
@@ -186,7 +194,7 @@ export class AppPool {
       url_scheme: run.facts.scheme,
       hasBody,
     };
-    const ex = new PoolExchange(run, this.#apps[appIndex]!.prefix, start, o.timeoutMs, this.#requeue, this.#over);
+    const ex = new PoolExchange(run, this.#apps[appIndex]!.prefix, start, o.timeoutMs, this.#deadlines, this.#requeue, this.#over);
     ex.body = body;
     ex.dispatchedAt = performance.now();
     this.#queue.place(ex);
@@ -255,6 +263,7 @@ export class AppPool {
       else lane.kill('graceful timeout passed');
     }
     await Promise.allSettled([...this.#queue.lanes].map((l) => l.task));
+    this.#deadlines.stop();
     await this.#pool.close();
   }
 
@@ -262,6 +271,7 @@ export class AppPool {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#queue.stop();
+    this.#deadlines.stop();
     await this.#pool.destroy();
   }
 }

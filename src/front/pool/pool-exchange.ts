@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.js';
 import { noBody, type PreparedBody } from '../request-body.js';
 import type { RequestRun } from '../request-run.js';
 import type { RequestStart, RequestResult, WireBytes, WorkerMessage } from '../../workers/protocol.js';
+import type { Deadlines, Timed } from './deadlines.js';
 import type { Lane, LaneRequest } from './lane.js';
 
 const noBodyStatus = (s: number) => s === 204 || s === 304;
@@ -14,7 +15,7 @@ export type Requeue = (ex: PoolExchange, from?: Lane) => void;
 /** Told once when the request is over on the front's side; `err` while a status page is still possible. */
 export type Over = (ex: PoolExchange, err?: GatewayError) => void;
 
-export class PoolExchange implements LaneRequest {
+export class PoolExchange implements LaneRequest, Timed {
   readonly id: number;
   readonly movable: boolean;
   readonly run: RequestRun;
@@ -26,26 +27,28 @@ export class PoolExchange implements LaneRequest {
   onCredit: () => void = () => {};
   /** Set while it waits in the pool's queue: takes it out (its client left). */
   dequeue: (() => void) | null = null;
+  deadlineSlot = -1;
   #lane: Lane | null = null;
   readonly #app: string;
   readonly #start: { id: number } & RequestStart;
   readonly #timeoutMs: number;
+  readonly #deadlines: Deadlines;
   readonly #requeue: Requeue;
   readonly #onOver: Over;
-  #timer: NodeJS.Timeout | undefined;
   #headSeen = false;
   #ended = false;
   #clientGone = false;
   #over = false;
   #tooLarge: GatewayError | undefined;
 
-  constructor(run: RequestRun, app: string, start: { id: number } & RequestStart, timeoutMs: number, requeue: Requeue, over: Over) {
+  constructor(run: RequestRun, app: string, start: { id: number } & RequestStart, timeoutMs: number, deadlines: Deadlines, requeue: Requeue, over: Over) {
     this.id = start.id;
     this.movable = !start.hasBody;
     this.run = run;
     this.#app = app;
     this.#start = start;
     this.#timeoutMs = timeoutMs;
+    this.#deadlines = deadlines;
     this.#requeue = requeue;
     this.#onOver = over;
     run.onClientGone = this.#onClose;
@@ -83,7 +86,7 @@ export class PoolExchange implements LaneRequest {
 
   /** --timeout counts from the moment its worker takes it up. */
   onActive(): void {
-    this.#timer = setTimeout(this.#onDeadline, this.#timeoutMs);
+    this.#restartTimer();
   }
 
   onNeverStarted(): void {
@@ -102,7 +105,7 @@ export class PoolExchange implements LaneRequest {
       case 'response': {
         // The whole response in one message: one writeHead, one end, and the request is over.
         this.#headSeen = this.#ended = true;
-        clearTimeout(this.#timer);
+        this.#stopTimer();
         if (this.#clientGone) return this.#finish();
         this.run.served.worker = msg.worker;
         const headers = msg.headers;
@@ -156,7 +159,7 @@ export class PoolExchange implements LaneRequest {
   #write(data: WireBytes): void {
     // Until the socket has taken it, the client owes the next step, not the app: --timeout waits (a client
     // that stopped reading is --idle-timeout's business, and must not cost the worker its life).
-    clearTimeout(this.#timer);
+    this.#stopTimer();
     this.#unacked++;
     // The ack is the worker's credit: it goes back once the chunk has reached the socket.
     const ack = this.#ack;
@@ -174,7 +177,7 @@ export class PoolExchange implements LaneRequest {
 
   #end(last: WireBytes | null): void {
     this.#ended = true;
-    clearTimeout(this.#timer);
+    this.#stopTimer();
     // The result message, which follows, finishes the exchange.
     if (typeof last === 'string') this.run.res.end(last, 'latin1');
     else this.run.res.end(last ?? undefined);
@@ -183,7 +186,7 @@ export class PoolExchange implements LaneRequest {
   #onResult(r: RequestResult): void {
     const log = this.run.log;
     if (r.t === 'withdrawn') {
-      clearTimeout(this.#timer); // the front may have counted it as started while the answer was on its way
+      this.#stopTimer(); // the front may have counted it as started while the answer was on its way
       log.debug(this.#where({ thread: this.#lane?.worker }), 'given back by a busy worker: it runs on a free one');
       return this.#requeue(this, this.#lane!);
     }
@@ -212,7 +215,8 @@ export class PoolExchange implements LaneRequest {
     this.#lane?.send(this.id, { t: 'abort' });
   };
 
-  readonly #onDeadline = () => {
+  /** --timeout passed with no progress: the worker is terminated (the deadline watch calls this). */
+  onDeadline(): void {
     const lane = this.#lane!;
     const timeoutMs = this.#timeoutMs;
     lane.kill('timeout'); // piscina terminates the worker; a new lane takes its place
@@ -222,11 +226,14 @@ export class PoolExchange implements LaneRequest {
     if (!this.#clientGone) this.#cut(`app ${this.#app} sent nothing for ${timeoutMs} ms (worker terminated)`);
     else this.run.log.warn(this.#where(), `app ${this.#app} still running ${timeoutMs} ms after its client left: worker terminated`);
     this.#finish();
-  };
+  }
 
   #restartTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(this.#onDeadline, this.#timeoutMs);
+    this.#deadlines.set(this, performance.now() + this.#timeoutMs);
+  }
+
+  #stopTimer(): void {
+    this.#deadlines.clear(this);
   }
 
   #cut(why: string): void {
@@ -237,7 +244,7 @@ export class PoolExchange implements LaneRequest {
   #finish(err?: GatewayError): void {
     if (this.#over) return;
     this.#over = true;
-    clearTimeout(this.#timer);
+    this.#stopTimer();
     this.#onOver(this, err);
   }
 
