@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually, fixtures, holdGateway, request, root } from './_gateway.js';
@@ -378,5 +379,18 @@ describe('the start-up import check of the gatehouse command', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(path.join(root, relative));
     expect(lines[0]).toContain(says);
+  });
+
+  it.each(modes)('--mode %s on a port already taken: exits 2 at once, its pool threads and spawn helper gone with it', async (mode) => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const out = await runCommand(['--port', String(port), '--mode', mode, '--app', `/hello=${path.join('scripts', 'bench', 'apps', 'hello.mjs')}`]);
+      expect(out.code).toBe(2); // not null: it did not hang on its own threads until the bound above killed it
+      expect(out.stderr.trim()).toBe('gatehouse: cannot listen: EADDRINUSE');
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -1,9 +1,9 @@
 // The gatehouse command: flags → options → a listening gateway; signals → graceful shutdown.
-import { createGateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
 import { FlagError, helpText, parseFlags } from './flags.js';
-import { OptionError } from './options.js';
+import { OptionError, resolveOptions } from './options.js';
 import { version } from './version.js';
-import { AppLoadError } from './pool/check-apps.js';
+import { AppLoadError, checkApps } from './check-apps.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let command;
@@ -21,9 +21,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  let gateway;
+  let gateway: Gateway;
   try {
-    gateway = createGateway(command.options);
+    const options = resolveOptions(command.options);
+    // CGI mode's import check boots its thread while the gateway's modules load (the pool's workers start
+    // as soon as the gateway exists).
+    const appsChecked = options.mode === 'cgi' ? checkApps((options.apps ?? []).map((a) => a.module)) : undefined;
+    appsChecked?.catch(() => {}); // the gateway's listen() reports it
+    const { createGateway } = await import('./gateway.js');
+    gateway = createGateway(options, appsChecked ? { appsChecked } : {});
     await gateway.listen();
   } catch (e) {
     if (e instanceof OptionError || e instanceof AppLoadError) return usageError(e.message);

@@ -19,8 +19,8 @@ import { createLogger, type Logger } from './logger.js';
 import { matchMount } from './mounts.js';
 import { limits, OptionError, resolveOptions, type Options } from './options.js';
 import { builtFile } from './package-root.js';
-import { AppPool } from './pool/app-pool.js';
-import { checkApps } from './pool/check-apps.js';
+import type { AppPool } from './pool/app-pool.js';
+import { checkApps } from './check-apps.js';
 import { parseRequestTarget } from './request-target.js';
 import { sendError } from './send-error.js';
 import { staticFiles, type StaticHandler } from './static-files.js';
@@ -28,6 +28,11 @@ import { staticFiles, type StaticHandler } from './static-files.js';
 export interface GatewayDeps {
   /** Where logs go (tests capture them); stdout by default. */
   logDestination?: DestinationStream;
+  /**
+   * CGI mode's import check, if the caller started it already (the command starts it before it loads the
+   * gateway's modules, so the check's thread boots meanwhile); else the gateway starts it.
+   */
+  appsChecked?: Promise<void>;
 }
 
 export interface Gateway {
@@ -90,6 +95,8 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   let busyPools = 0;
   let lift: NodeJS.Timeout | undefined;
   const startPool = async (): Promise<AppPool> => {
+    // Loaded here, not at start: a CGI-mode front never needs piscina and the pool's modules.
+    const { AppPool } = await import('./pool/app-pool.js');
     const p = await AppPool.start(apps, options, log);
     p.programsRunning = programs;
     p.onBusy = (busy) => {
@@ -100,6 +107,12 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     };
     return p;
   };
+
+  // The apps' warm-up (pool mode: the workers, which import them; CGI mode: the import check) starts now, so it
+  // boots on its own threads while the rest of the gateway is set up; listen() waits for it.
+  const warming: Promise<void> =
+    options.mode === 'pool' && apps.length ? startPool().then((p) => void (pool = p)) : (deps.appsChecked ?? checkApps(apps.map((a) => a.module)));
+  warming.catch(() => {}); // listen() reports it
 
   const access = new AccessLog(log);
   const server: Server = createServer(serverLimits(options), (req, res) => {
@@ -215,19 +228,20 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     options,
     log,
     async listen() {
-      // The import check runs in both modes, before the first connection is accepted.
+      // Every app imports, in both modes, before the first connection is accepted.
       try {
-        if (options.mode === 'pool' && apps.length) pool = await startPool();
-        else await checkApps(apps.map((a) => a.module));
+        await warming;
       } catch (e) {
         await spawner.close();
         throw e;
       }
       if (runAs) warnIfUnreachable(realCgiDir, runAs, log);
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        // A port that cannot be had (EADDRINUSE) leaves nothing behind: no pool threads, no spawn helper.
+        const cannotListen = (e: Error) => void Promise.allSettled([pool?.destroy(), spawner.close()]).then(() => reject(e));
+        server.once('error', cannotListen);
         server.listen(options.port, options.host, () => {
-          server.off('error', reject);
+          server.off('error', cannotListen);
           const { address, port } = server.address() as AddressInfo;
           const host = address.includes(':') ? `[${address}]` : address;
           const url = `http://${host}:${port}/`;

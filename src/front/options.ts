@@ -151,6 +151,8 @@ export const limits = Object.freeze({
   drainLingerMs: 1_000,
   /** Retry-After on 503. */
   retryAfterSeconds: 1,
+  /** How long the apps' imports may take (the pool's workers, CGI mode's check) before the start is refused. */
+  appImportTimeoutMs: 30_000,
 });
 
 const maxIdleSpinUs = 10_000;

@@ -1,19 +1,15 @@
-// Import check, run in a throwaway worker thread before any pool serves (and before a reload switches):
-// a module that fails to import would otherwise stop piscina from ever respawning its workers.
+// Import check, run in a throwaway worker thread before CGI mode serves (and on its reload): there, apps run
+// in a child process per request, so without it a module that fails to import would only show as 502s.
+// (Pool mode needs no such thread: its own workers import the apps before the pool serves.)
 import { parentPort, workerData } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
-import { appFromModule } from '../app/load-app.js';
+import { importApps } from './import-apps.js';
 
-export type CheckResult = { ok: true } | { ok: false; module: string; error: string };
+export type CheckResult = { ok: true } | { ok: false; error: string };
 
-const modules = workerData as string[];
 let result: CheckResult = { ok: true };
-for (const module of modules) {
-  try {
-    appFromModule((await import(pathToFileURL(module).href)) as Record<string, unknown>, module);
-  } catch (e) {
-    result = { ok: false, module, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
-    break;
-  }
+try {
+  await importApps(workerData as string[]);
+} catch (e) {
+  result = { ok: false, error: (e as Error).message };
 }
 parentPort!.postMessage(result);

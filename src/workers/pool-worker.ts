@@ -1,23 +1,22 @@
 // Pool side: a piscina worker thread. It imports every mounted app once, then runs one long task, its
 // lane: requests arrive tagged with ids, and everything about each goes back on the same lane.
-import { threadId } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
-import { workerData } from 'piscina';
+// workerData straight from node: piscina hands a worker the pool's workerData as the thread's own, and
+// importing piscina's index here would load its whole front side into every worker at start.
+import { threadId, workerData } from 'node:worker_threads';
 import { AppError, runApp } from '../app/run-app.js';
-import { appFromModule } from '../app/load-app.js';
 import { BodyInput } from '../app/input.js';
-import type { App, Environ } from '../app/types.js';
+import type { Environ } from '../app/types.js';
 import { buildEnviron } from '../front/environ.js';
+import { importApps } from './import-apps.js';
 import { LaneChannel } from './lane-channel.js';
 import { PortBodySource, PortSink, type Post } from './port-transport.js';
 import { unpackRequest } from './request-wire.js';
 import { transferOf, type FrontMessage, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type RequestStart, type ToFront, type ToWorker } from './protocol.js';
 
 const data = workerData as PoolWorkerData;
-// Top-level await: piscina waits for the imports before handing this worker its task.
-const apps: App[] = await Promise.all(
-  data.apps.map(async ({ module }) => appFromModule((await import(pathToFileURL(module).href)) as Record<string, unknown>, module)),
-);
+// Top-level await: piscina waits for the imports before handing this worker its task. A module that fails
+// rejects that task with an AppImportError naming it: at start or reload, the front refuses the pool with it.
+const apps = await importApps(data.apps.map((a) => a.module));
 
 const poolLoad = new Int32Array(data.poolLoad);
 /**

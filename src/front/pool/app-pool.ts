@@ -13,7 +13,7 @@ import { mayHaveBody, noBody, prepareBody, type PreparedBody } from '../request-
 import { sendError } from '../send-error.js';
 import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestStart } from '../../workers/protocol.js';
 import { packRequest } from '../../workers/request-wire.js';
-import { checkApps } from './check-apps.js';
+import { AppLoadError } from '../check-apps.js';
 import { CrashGuard } from './crash-guard.js';
 import { Deadlines } from './deadlines.js';
 import { Lane } from './lane.js';
@@ -52,19 +52,32 @@ export class AppPool {
   /** Wakes close() when the last admitted request is done. */
   #drained: (() => void) | null = null;
 
-  /** Checks every import in a throwaway thread first, then starts the workers and waits until each is warm. */
+  /**
+   * Starts the workers and waits until each has imported every app. The workers are the import check: a
+   * module that throws or exports no app fails their start, and the pool is refused with an AppLoadError.
+   */
   static async start(apps: AppMount[], options: Options, log: Logger): Promise<AppPool> {
-    await checkApps(apps.map((a) => a.module));
     const pool = new AppPool(apps, options, log);
+    pool.#starting = true;
     const lanes = Array.from({ length: options.workers }, () => pool.#startLane());
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`importing ${apps.map((a) => a.module).join(', ')} took over ${limits.appImportTimeoutMs} ms`)), limits.appImportTimeoutMs);
+    });
     try {
-      await Promise.all(lanes.map((l) => l.ready));
+      await Promise.race([Promise.all(lanes.map((l) => l.ready)), slow]);
     } catch (e) {
       await pool.destroy();
-      throw e;
+      throw new AppLoadError(`app module ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
+    pool.#starting = false;
     return pool;
   }
+
+  /** Until every worker is warm: a worker's failure then is the start's failure, reported by whoever started it. */
+  #starting = false;
 
   private constructor(apps: AppMount[], options: Options, log: Logger) {
     this.#apps = apps;
@@ -94,7 +107,9 @@ export class AppPool {
       closeTimeout: options.gracefulTimeoutMs,
     });
     // An uncaught error in an idle worker is emitted here; without a listener it would crash the front.
-    this.#pool.on('error', (e: Error) => this.#log.error({ err: e.message }, 'worker error outside a request'));
+    this.#pool.on('error', (e: Error) => {
+      if (!this.#starting) this.#log.error({ err: e.message }, 'worker error outside a request');
+    });
   }
 
   /** A new worker and its lane; when the lane ends for any reason but shutdown or retirement, another takes its place. */
