@@ -4,6 +4,7 @@ import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-error.js';
 import { IdleConnections } from './idle-connections.js';
+import { MemoryAfterBursts } from './memory-after-bursts.js';
 import type { Logger } from './logger.js';
 import type { Options } from './options.js';
 
@@ -21,5 +22,7 @@ export function serverLimits(o: Options): ServerOptions {
 
 export function guardConnections(server: Server, o: Options, log: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket as Socket, log, { headerMs: o.headerTimeoutMs, requestMs: o.requestTimeoutMs }));
-  new IdleConnections(server, o.idleTimeoutMs, log);
+  const idle = new IdleConnections(server, o.idleTimeoutMs, log);
+  const bursts = new MemoryAfterBursts(idle, log);
+  server.on('close', () => bursts.stop());
 }

@@ -37,9 +37,24 @@ export class IdleConnections {
     this.#timer = setInterval(() => this.sweep(), Math.max(10, idleMs / 4)).unref();
   }
 
+  #peak = 0;
+
+  /** Connections open now. */
+  get open(): number {
+    return this.#open.length;
+  }
+
+  /** The most connections open at once since the last call (the memory-after-bursts check reads it). */
+  takePeak(): number {
+    const peak = this.#peak;
+    this.#peak = this.#open.length;
+    return peak;
+  }
+
   #watch(socket: Socket): void {
     const w: Watched = { socket, slot: this.#open.length, moved: movedBytes(socket), since: performance.now() };
     this.#open.push(w);
+    if (this.#open.length > this.#peak) this.#peak = this.#open.length;
     socket.once('close', () => this.#forget(w));
   }
 
