@@ -22,7 +22,8 @@ import { builtFile } from './package-root.js';
 import type { AppPool } from './pool/app-pool.js';
 import { checkApps } from './check-apps.js';
 import { parseRequestTarget } from './request-target.js';
-import { sendError } from './send-error.js';
+import { RefusalLog } from './refusal-log.js';
+import { sendError, toGatewayError } from './send-error.js';
 import { staticFiles, type StaticHandler } from './static-files.js';
 
 export interface GatewayDeps {
@@ -123,11 +124,18 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     });
     if (draining) res.setHeader('Connection', 'close');
     try {
-      handle(req, res, scope, null, 0)?.catch((e) => sendError(res, e, scope.log, options.debug));
+      handle(req, res, scope, null, 0)?.catch((e) => fail(res, e, scope));
     } catch (e) {
-      sendError(res, e, scope.log, options.debug);
+      fail(res, e, scope);
     }
   });
+
+  const refusals = new RefusalLog(log);
+  /** A request's failure, answered: a refusal is counted by the refusal log, with no logger made for its request. */
+  function fail(res: ServerResponse, e: unknown, scope: RequestScope): void {
+    const err = toGatewayError(e);
+    sendError(res, err, err.code === 'OVERLOADED' ? log : scope.log, options.debug, refusals);
+  }
 
   guardConnections(server, options, log);
 
@@ -307,6 +315,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     } else await pool?.close();
     pool = null;
     await spawner.close();
+    refusals.stop();
     log.info('stopped');
     log.flush?.();
   }

@@ -5,6 +5,16 @@ import { limits } from './options.js';
 import type { Logger } from './logger.js';
 
 import { renderErrorPage } from '../app/error-page.js';
+import type { RefusalLog } from './refusal-log.js';
+
+/** Pages without --debug's detail are the same for every request with that code: made once each. */
+const plainPages = new Map<GatewayError['code'], string>();
+
+function plainPage(err: GatewayError): string {
+  let page = plainPages.get(err.code);
+  if (page === undefined) plainPages.set(err.code, (page = renderErrorPage(err.status, errorCatalogue[err.code].message, [])));
+  return page;
+}
 
 export function toGatewayError(e: unknown): GatewayError {
   if (isGatewayError(e)) return e;
@@ -17,16 +27,18 @@ export function toGatewayError(e: unknown): GatewayError {
  * Answers a failure. Not started → a short, detail-free page (the detail only under --debug);
  * headers already sent → destroy the socket so the client sees a truncated response, never a short clean one.
  */
-export function sendError(res: ServerResponse, e: unknown, log: Logger, debug: boolean): void {
+export function sendError(res: ServerResponse, e: unknown, log: Logger, debug: boolean, refusals?: RefusalLog): void {
   const err = toGatewayError(e);
-  const level = err.status >= 500 ? 'error' : 'info';
-  log[level]({ code: err.code, status: err.status, ...(err.code === 'INTERNAL' && err.debugText ? { stack: err.debugText } : {}) }, err.detail);
+  if (err.code === 'OVERLOADED' && refusals) refusals.note(err.detail);
+  else {
+    const level = err.status >= 500 ? 'error' : 'info';
+    log[level]({ code: err.code, status: err.status, ...(err.code === 'INTERNAL' && err.debugText ? { stack: err.debugText } : {}) }, err.detail);
+  }
   if (res.headersSent || res.writableEnded || res.destroyed) {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const debugLines = debug ? [err.detail, ...(err.debugText ? [err.debugText] : [])] : [];
-  const page = renderErrorPage(err.status, errorCatalogue[err.code].message, debugLines);
+  const page = debug ? renderErrorPage(err.status, errorCatalogue[err.code].message, [err.detail, ...(err.debugText ? [err.debugText] : [])]) : plainPage(err);
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = err.status;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
