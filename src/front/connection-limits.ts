@@ -4,7 +4,7 @@ import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { answerClientError } from './client-error.js';
 import { IdleConnections } from './idle-connections.js';
-import { MemoryAfterBursts } from './memory-after-bursts.js';
+import { MemoryAfterLoad } from './memory-after-load.js';
 import type { Logger } from './logger.js';
 import type { Options } from './options.js';
 
@@ -20,9 +20,13 @@ export function serverLimits(o: Options): ServerOptions {
   };
 }
 
-export function guardConnections(server: Server, o: Options, log: Logger): void {
+/**
+ * Header, idle and client-error handling for every connection, and memory given back after a load
+ * (`requests` counts the requests the server has started).
+ */
+export function guardConnections(server: Server, o: Options, log: Logger, requests: () => number): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket as Socket, log, { headerMs: o.headerTimeoutMs, requestMs: o.requestTimeoutMs }));
   const idle = new IdleConnections(server, o.idleTimeoutMs, log);
-  const bursts = new MemoryAfterBursts(idle, log);
-  server.on('close', () => bursts.stop());
+  const memory = new MemoryAfterLoad(idle, requests, log);
+  server.on('close', () => memory.stop());
 }

@@ -137,7 +137,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     sendError(res, err, err.code === 'OVERLOADED' ? log : scope.log, options.debug, refusals);
   }
 
-  guardConnections(server, options, log);
+  guardConnections(server, options, log, () => nextRequestId);
 
   /** `via` in the access line for each app, made once. */
   const appVia = apps.map((a) => `${options.mode}:${a.prefix}`);

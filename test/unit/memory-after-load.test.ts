@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MemoryAfterBursts, type ConnectionCount } from '../../src/front/memory-after-bursts.js';
+import { MemoryAfterLoad, type ConnectionCount } from '../../src/front/memory-after-load.js';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const silent = pino({ level: 'silent' });
@@ -20,10 +20,10 @@ class Counts implements ConnectionCount {
   }
 }
 
-describe('MemoryAfterBursts (one full collection once a burst of connections has gone)', () => {
+describe('MemoryAfterLoad (one full collection once a burst of connections, or a load of requests, has gone)', () => {
   it('collects when a thousand or more connections have gone since the peak, once per burst', () => {
     const counts = new Counts();
-    const m = new MemoryAfterBursts(counts, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent);
     try {
       counts.set(5000);
       expect(m.check()).toBe(false); // the burst is still here
@@ -42,7 +42,7 @@ describe('MemoryAfterBursts (one full collection once a burst of connections has
 
   it('sees a burst that came and went between two looks', () => {
     const counts = new Counts();
-    const m = new MemoryAfterBursts(counts, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent);
     try {
       counts.set(3000);
       counts.set(2);
@@ -52,9 +52,30 @@ describe('MemoryAfterBursts (one full collection once a burst of connections has
     }
   });
 
+  it('collects once the server is quiet after ten thousand requests or more, not while they still arrive', () => {
+    let requests = 0;
+    const m = new MemoryAfterLoad(new Counts(), () => requests, silent);
+    try {
+      requests = 9_000;
+      expect(m.check()).toBe(false);
+      expect(m.check()).toBe(false); // quiet, but a small load
+      requests = 25_000;
+      expect(m.check()).toBe(false); // still arriving
+      requests = 25_001;
+      expect(m.check()).toBe(false);
+      expect(m.check()).toBe(true); // quiet for an interval
+      expect(m.check()).toBe(false); // the same load is not collected twice
+      requests = 30_000;
+      expect(m.check()).toBe(false);
+      expect(m.check()).toBe(false); // 5,000 more: not a load
+    } finally {
+      m.stop();
+    }
+  });
+
   it('the collection gives back old-generation garbage that nothing else would collect', async () => {
     const counts = new Counts();
-    const m = new MemoryAfterBursts(counts, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent);
     try {
       // Garbage that survives long enough to be promoted, like a burst's sockets and parsers.
       let held: { n: number; s: string }[] | null = Array.from({ length: 300_000 }, (_, n) => ({ n, s: `connection ${n}` }));
