@@ -60,8 +60,8 @@ export class RequestScope {
   readonly #root: Logger;
   #log: Logger | null = null;
 
-  /** Starts the clock; `onClosed` runs after the access line is written. */
-  constructor(id: number, req: IncomingMessage, res: ServerResponse, root: Logger, access: AccessLog, onClosed: () => void) {
+  /** Starts the clock; `onClosed` runs after the access line is written, with the line's status and time. */
+  constructor(id: number, req: IncomingMessage, res: ServerResponse, root: Logger, access: AccessLog, onClosed: (status: number, ms: number) => void) {
     this.id = id;
     this.#root = root;
     const started = performance.now();
@@ -74,7 +74,7 @@ export class RequestScope {
       // Closed before any answer went out: the client left (nginx logs 499), whatever status was set meanwhile.
       const status = res.headersSent ? res.statusCode : 499;
       access.write(id, req, path, status, res.writableFinished, req.socket.bytesWritten - bytesBefore, ms, this.served);
-      onClosed();
+      onClosed(status, ms);
     });
   }
 

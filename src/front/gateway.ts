@@ -1,6 +1,5 @@
 // The front: a node:http server, its mount table, the access log, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { realpathSync, statSync } from 'node:fs';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
@@ -19,10 +18,14 @@ import { createLogger, type Logger } from './logger.js';
 import { matchMount } from './mounts.js';
 import { limits, OptionError, resolveOptions, type Options } from './options.js';
 import { builtFile } from './package-root.js';
+import { realDir, warnIfUnreachable } from './served-dirs.js';
 import type { AppPool } from './pool/app-pool.js';
 import { checkApps } from './check-apps.js';
 import { parseRequestTarget } from './request-target.js';
 import { RefusalLog } from './refusal-log.js';
+import { RequestStats } from './status/request-stats.js';
+import { statusEndpoints } from './status/status-endpoints.js';
+import { version } from './version.js';
 import { sendError, toGatewayError } from './send-error.js';
 import { staticFiles, type StaticHandler } from './static-files.js';
 
@@ -116,13 +119,33 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   warming.catch(() => {}); // listen() reports it
 
   const access = new AccessLog(log);
+  const stats = new RequestStats();
+  let listeningUrl = '';
+  const serveStatus = statusEndpoints(options, {
+    mode: options.mode,
+    version,
+    url: () => listeningUrl,
+    stats,
+    inFlight: () => inFlight - 1, // the status request asking is one of them
+    draining: () => draining,
+    pool: () => pool?.describe() ?? null,
+    cgi: () => cgi.describe(),
+    cgiLimits: () => ({ ...limiter.limits, running: limiter.active, queued: limiter.queued }),
+    spawner: () => spawner.describe(),
+  }, () => (draining ? 'draining' : (pool?.describe().pausedMs ?? 0) > 0 ? 'workers keep dying: dispatch paused' : null));
+
   const server: Server = createServer(serverLimits(options), (req, res) => {
     inFlight++;
-    const scope = new RequestScope(++nextRequestId, req, res, log, access, () => {
+    const scope = new RequestScope(++nextRequestId, req, res, log, access, (status, ms) => {
       inFlight--;
+      if (scope.served.via !== 'status') stats.record(scope.served.via, status, ms);
       if (lingerOver) setImmediate(() => server.closeIdleConnections());
     });
     if (draining) res.setHeader('Connection', 'close');
+    if (serveStatus?.(req, res)) {
+      scope.served.via = 'status';
+      return;
+    }
     try {
       handle(req, res, scope, null, 0)?.catch((e) => fail(res, e, scope));
     } catch (e) {
@@ -253,6 +276,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
           const { address, port } = server.address() as AddressInfo;
           const host = address.includes(':') ? `[${address}]` : address;
           const url = `http://${host}:${port}/`;
+          listeningUrl = url;
           log.info({ url, mode: options.mode, apps: apps.map((a) => a.prefix), cgiDir: realCgiDir, docroot: realDocroot, runAs: runAs?.user ?? null }, 'listening');
           log.flush?.(); // whoever waits for this line (a supervisor, the bench) gets it now
           resolve(url);
@@ -319,30 +343,6 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     log.info('stopped');
     log.flush?.();
   }
-}
-
-/** As root, scripts run as --cgi-user: say so at start if that user cannot even reach the script directory. */
-function warnIfUnreachable(dir: string, runAs: RunAs, log: Logger): void {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const st = statSync(d);
-    const bit = st.uid === runAs.uid ? 0o100 : st.gid === runAs.gid ? 0o010 : 0o001;
-    if (!(st.mode & bit)) {
-      log.warn({ dir: d, user: runAs.user }, `${runAs.user} cannot enter ${d}: scripts under it will fail to start (500); move the directory or use --cgi-user`);
-      return;
-    }
-    if (d === path.dirname(d)) return;
-  }
-}
-
-function realDir(dir: string, flag: string): string {
-  let real: string;
-  try {
-    real = realpathSync(dir);
-  } catch {
-    throw new OptionError(`${flag}: no such directory ${dir}`);
-  }
-  if (!statSync(real).isDirectory()) throw new OptionError(`${flag}: not a directory: ${dir}`);
-  return real;
 }
 
 const bodyHeaders = new Set(['content-length', 'content-type', 'transfer-encoding']);

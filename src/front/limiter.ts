@@ -19,6 +19,10 @@ export class Limiter {
   }
 
   get active(): number { return this.#active; }
+  /** Holders allowed at once now, the configured most, and why they differ (the cap's reason; '' when none). */
+  get limits(): { now: number; max: number; why: string } {
+    return { now: this.#allowed, max: this.#max, why: this.#allowed < this.#max ? this.#capWhy : '' };
+  }
   get queued(): number { return this.#queue.length; }
   get #allowed(): number { return Math.min(this.#max, this.#cap); }
 

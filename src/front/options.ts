@@ -1,4 +1,5 @@
 // Gatehouse's options: one typed shape, one defaults object, validated once.
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -59,6 +60,11 @@ export interface Options {
   maxRequests: number;
   /** A worker's JS heap limit in MiB; 0 = Node's default. */
   workerMemoryMb: number;
+  /** The gateway's own pages: the status page (here; its JSON at ?format=json), /-/metrics and /-/health. */
+  status: boolean;
+  statusPath: string;
+  /** Networks (CIDR) besides loopback that may see them; others get 404. */
+  statusAllow: string[];
 }
 
 export interface AppMount {
@@ -108,6 +114,9 @@ export const defaults: Readonly<Options> = Object.freeze({
   idleSpinUs: 1000,
   maxRequests: 0,
   workerMemoryMb: 0,
+  status: true,
+  statusPath: '/-/status',
+  statusAllow: [],
 }) as Options;
 
 /** Mounted when no --app is given. */
@@ -207,6 +216,11 @@ export function resolveOptions(input: Partial<Options> = {}): Options {
   const twice = prefixes.find((p, i) => prefixes.indexOf(p) !== i);
   if (twice !== undefined) fail('app', `prefix ${twice} mounted twice`);
   if (prefixes.some((p) => p === '/cgi-bin' || p.startsWith('/cgi-bin/'))) fail('app', '/cgi-bin belongs to the CGI scripts');
+  if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(o.statusPath) || /\/\.{1,2}(\/|$)|\/\//.test(o.statusPath)) fail('status-path', `must be a plain path such as /-/status, got ${JSON.stringify(o.statusPath)}`);
+  if (prefixes.some((p) => o.statusPath === p || o.statusPath.startsWith(`${p}/`))) fail('status-path', `${o.statusPath} lies under a mounted app`);
+  for (const cidr of o.statusAllow) {
+    if (parseCidr(cidr) === null) fail('status-allow', `expected a network such as 10.0.0.0/8 or fd00::/8, got ${JSON.stringify(cidr)}`);
+  }
   o.cgiDir = path.resolve(o.cgiDir);
   o.docroot = path.resolve(o.docroot);
   return o;
@@ -227,4 +241,16 @@ function resolveMount(a: AppMount, fail: (name: string, why: string) => never): 
   const module = path.resolve(a.module);
   if (!existsSync(module)) fail('app', `no such module ${module}${a.module.includes('dist') ? ' (run npm run build)' : ''}`);
   return { prefix, module };
+}
+
+/** `ADDR/BITS` (or a bare address: one host) as net.BlockList's addSubnet takes it; null if it is not one. */
+export function parseCidr(cidr: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const slash = cidr.indexOf('/');
+  const address = slash < 0 ? cidr : cidr.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return null;
+  const max = version === 4 ? 32 : 128;
+  const bits = slash < 0 ? String(max) : cidr.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return null;
+  return { address, prefix: Number(bits), family: version === 4 ? 'ipv4' : 'ipv6' };
 }

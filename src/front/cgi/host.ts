@@ -32,6 +32,25 @@ export interface Program {
   logTags?: Record<string, string>;
 }
 
+/** CGI as the status page and the metrics show it. */
+export interface CgiFigures {
+  /** Programs running now: the file, its pid, and for how long (ms). */
+  running: { script: string; pid: number; forMs: number }[];
+  spawned: number;
+  /** Programs that could not be started (exec failed, the spawn helper unreachable). */
+  startFailed: number;
+  /** Answered 504, or cut, because the program stayed silent past --timeout. */
+  timedOut: number;
+  /** Programs the gateway killed (timeouts, departed clients, shutdown). */
+  killed: number;
+}
+
+interface Running {
+  child: CgiChild;
+  file: string;
+  since: number;
+}
+
 /** Kept to a few KiB: enough for a --debug page, never a memory sink. */
 const stderrKeepBytes = 8 * 1024;
 
@@ -40,7 +59,8 @@ export class CgiHost {
   readonly #limiter: Limiter;
   readonly #runAs: RunAs | null;
   readonly #base: Record<string, string>;
-  readonly #children = new Set<CgiChild>();
+  readonly #children = new Set<Running>();
+  readonly #counts = { spawned: 0, startFailed: 0, timedOut: 0, killed: 0 };
   readonly #spawner: Spawner;
 
   constructor(options: Options, limiter: Limiter, runAs: RunAs | null, spawner: Spawner) {
@@ -53,6 +73,12 @@ export class CgiHost {
 
   get running(): number {
     return this.#children.size;
+  }
+
+  describe(): CgiFigures {
+    const now = performance.now();
+    const running = [...this.#children].map((r) => ({ script: r.file, pid: r.child.pid, forMs: Math.round(now - r.since) }));
+    return { running, ...this.#counts };
   }
 
   /** Runs `program` for the request. Throws a GatewayError while the client can still get an error page. */
@@ -77,21 +103,29 @@ export class CgiHost {
       run.res.off('close', onGone);
     }
     let child: CgiChild | undefined;
+    let entry: Running | undefined;
     let onLost: (() => void) | undefined;
     try {
       // A client that left while queued is noticed here, before a process is started for nobody.
       if (run.res.closed) throw new GatewayError('CLIENT_GONE', 'client left while queued: nothing was run');
       const env = { ...this.#base, ...program.extraEnv, ...buildEnviron(run.facts, program.mount, body, { passAuth: o.passAuth }) };
-      child = await this.#spawner.spawn({
-        file: program.file,
-        args: program.args ?? [],
-        cwd: program.cwd ?? path.dirname(program.file),
-        env,
-        runAs: this.#runAs,
-        killGraceMs: program.killGraceMs ?? limits.killGraceMs,
-        stdin: body.length !== null || body.streamedChunked,
-      });
-      this.#children.add(child);
+      try {
+        child = await this.#spawner.spawn({
+          file: program.file,
+          args: program.args ?? [],
+          cwd: program.cwd ?? path.dirname(program.file),
+          env,
+          runAs: this.#runAs,
+          killGraceMs: program.killGraceMs ?? limits.killGraceMs,
+          stdin: body.length !== null || body.streamedChunked,
+        });
+      } catch (e) {
+        this.#counts.startFailed++;
+        throw e;
+      }
+      this.#counts.spawned++;
+      entry = { child, file: program.file, since: performance.now() };
+      this.#children.add(entry);
       run.served.childPid = child.pid;
       const log = run.log.child({ script: program.file, childPid: child.pid, ...program.logTags });
       const stderr = collectStderr(child, log);
@@ -115,18 +149,24 @@ export class CgiHost {
       try {
         outcome = await (program.nph ? relayNph(child, relayCtx) : relayCgiResponse(child, relayCtx));
       } catch (e) {
+        if (e instanceof GatewayError && e.code === 'TIMEOUT') this.#counts.timedOut++;
         if (e instanceof GatewayError && o.debug) e.debugText = await stderr;
         throw e;
       }
+      if (outcome.kind === 'cut' && outcome.timeout) this.#counts.timedOut++;
       const exit = await this.#awaitExit(child, log);
       if (exit.code !== 0 && child.killedBecause === undefined) log.warn({ exitCode: exit.code, signal: exit.signal }, 'script exited with failure');
       return outcome;
     } finally {
       // Direct children share one never-aborted signal: a listener left on it would leak per request.
       if (child && onLost) child.lost.removeEventListener('abort', onLost);
-      if (child) {
-        void child.exited.then(() => this.#children.delete(child!));
-        void child.exited.then(release, release);
+      if (child && entry) {
+        const [c, e] = [child, entry];
+        void c.exited.then(() => {
+          this.#children.delete(e);
+          if (c.killedBecause !== undefined) this.#counts.killed++;
+        });
+        void c.exited.then(release, release);
       } else release();
       void body.cleanup();
     }
@@ -145,7 +185,7 @@ export class CgiHost {
 
   /** Shutdown: every running script's group gets SIGTERM, then SIGKILL. Resolves when all have exited. */
   async killAll(reason: string): Promise<void> {
-    const all = [...this.#children];
+    const all = [...this.#children].map((r) => r.child);
     for (const c of all) c.kill(reason);
     await Promise.all(all.map((c) => c.exited));
   }

@@ -25,7 +25,8 @@ export type RelayOutcome =
   | { kind: 'done' }
   | { kind: 'local-redirect'; location: string }
   | { kind: 'client-gone' }
-  | { kind: 'cut'; why: string };
+  /** `timeout`: it was cut for staying silent past --timeout after its headers. */
+  | { kind: 'cut'; why: string; timeout?: true };
 
 const noBodyStatus = (s: number) => s === 204 || s === 304;
 
@@ -68,11 +69,11 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       } else resolve(outcome);
     };
 
-    const cut = (why: string) => {
+    const cut = (why: string, timeout = false) => {
       child.kill(why);
       log.warn({ code: 'CUT' }, `${why}: connection cut`);
       res.destroy();
-      finish({ kind: 'cut', why });
+      finish(timeout ? { kind: 'cut', why, timeout } : { kind: 'cut', why });
     };
 
     function onData(chunk: Buffer): void {
@@ -195,7 +196,7 @@ export function relayCgiResponse(child: CgiChild, ctx: RelayContext): Promise<Re
       if (phase === 'headers') {
         return finish(new GatewayError('TIMEOUT', `no complete header block within ${ctx.timeoutMs} ms`));
       }
-      cut(`no output for ${ctx.timeoutMs} ms after the headers`);
+      cut(`no output for ${ctx.timeoutMs} ms after the headers`, true);
     }
 
     function onClientClose(): void {
@@ -270,7 +271,7 @@ export function relayNph(child: CgiChild, ctx: RelayContext): Promise<RelayOutco
       if (!started) return done(new GatewayError('TIMEOUT', `nph script sent nothing within ${ctx.timeoutMs} ms`));
       child.kill('nph script silent too long');
       socket!.destroy();
-      done({ kind: 'cut', why: 'nph script silent too long' });
+      done({ kind: 'cut', why: 'nph script silent too long', timeout: true });
     }
     function onClose(): void {
       child.kill('client disconnected');

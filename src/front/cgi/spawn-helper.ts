@@ -9,7 +9,7 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { packageRoot } from '../package-root.js';
-import { directSpawner, GroupChild, signalGroup, type CgiChild, type ExitStatus, type SpawnRequest, type Spawner } from './spawn.js';
+import { directSpawner, GroupChild, signalGroup, type CgiChild, type ExitStatus, type SpawnRequest, type Spawner, type SpawnerFigures } from './spawn.js';
 
 /** Built from src/workers/spawner.c by `npm run build` (scripts/build-spawner.js). */
 export const spawnerBinary = path.join(packageRoot, 'dist', 'spawner', 'gatehouse-spawner');
@@ -75,6 +75,10 @@ class HelperProcess {
 
   #onReady: () => void;
   #ready = false;
+
+  get isReady(): boolean {
+    return this.#ready && !this.#dead;
+  }
   #closing = false;
 
   /** Keeps the event loop alive exactly while frames are awaited: before 'R', and while any child is tracked. */
@@ -247,6 +251,14 @@ export class HelperSpawner implements Spawner {
     this.#current = this.#start();
   }
 
+  #restarts = 0;
+
+  describe(): SpawnerFigures {
+    const h = this.#current;
+    const state = this.#restarting ? 'restarting' : h.isReady ? 'running' : 'starting';
+    return { kind: 'helper', pid: state === 'running' ? (h.pid ?? null) : null, state, restarts: this.#restarts };
+  }
+
   /** Settles once the first helper is listening; rejects if it cannot start (the caller falls back). */
   get ready(): Promise<void> {
     return this.#current.ready;
@@ -283,6 +295,7 @@ export class HelperSpawner implements Spawner {
     const lived = Date.now() - helper.startedAt;
     const pause = lived < restartPauseMs ? restartPauseMs : 0;
     this.#log.error({ helperPid: helper.pid, restartInMs: pause }, 'spawn helper died; restarting it');
+    this.#restarts++;
     this.#restarting = new Promise<void>((resolve) => {
       setTimeout(() => {
         this.#restarting = null;

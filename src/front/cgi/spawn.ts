@@ -28,8 +28,18 @@ export interface CgiChild {
 }
 
 /** How CGI processes are started: `helper` asks gatehouse-spawner, `direct` forks the front. */
+/** Who starts CGI processes, as the status page shows it. */
+export interface SpawnerFigures {
+  kind: 'helper' | 'direct';
+  /** The spawn helper's pid while it runs (direct: none). */
+  pid: number | null;
+  state: 'running' | 'starting' | 'restarting';
+  restarts: number;
+}
+
 export interface Spawner {
   readonly name: 'helper' | 'direct';
+  describe(): SpawnerFigures;
   spawn(req: SpawnRequest): Promise<CgiChild>;
   /** Stops the spawner itself (children are killed by their owners first). */
   close(): Promise<void>;
@@ -49,6 +59,7 @@ export interface SpawnRequest {
 
 export const directSpawner: Spawner = {
   name: 'direct',
+  describe: () => ({ kind: 'direct', pid: null, state: 'running', restarts: 0 }),
   spawn: spawnDirect,
   close: async () => {},
 };

@@ -1,7 +1,6 @@
 // Front side of pool mode: a piscina pool of warm worker threads, each serving a lane (lane.ts), their
 // lives (start, replace, retire, drain), and the gateway's own admission. Dispatch is lane-queue.ts; one
 // request's trip is pool-exchange.ts.
-import { Writable } from 'node:stream';
 import { Piscina } from 'piscina';
 import type { MountFacts } from '../environ.js';
 import type { RequestRun } from '../request-run.js';
@@ -11,7 +10,7 @@ import { limits, type Options } from '../options.js';
 import { builtFile } from '../package-root.js';
 import { mayHaveBody, noBody, prepareBody, type PreparedBody } from '../request-body.js';
 import { sendError } from '../send-error.js';
-import { requestWindow, transferable, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestStart } from '../../workers/protocol.js';
+import { type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestStart } from '../../workers/protocol.js';
 import { packRequest } from '../../workers/request-wire.js';
 import { AppLoadError } from '../check-apps.js';
 import { CrashGuard } from './crash-guard.js';
@@ -19,6 +18,8 @@ import { Deadlines } from './deadlines.js';
 import { Lane } from './lane.js';
 import { LaneQueue } from './lane-queue.js';
 import { PoolExchange } from './pool-exchange.js';
+import { PortWritable } from './port-writable.js';
+import { restartReason, type PoolFigures, type RestartReason } from './pool-figures.js';
 
 export interface AppMount {
   prefix: string;
@@ -42,6 +43,18 @@ export class AppPool {
   #recentUs = 0;
   #nextId = 1;
   #closing = false;
+  readonly #restarts: Record<RestartReason, number> = { crash: 0, memory: 0, timeout: 0, recycle: 0 };
+
+  describe(): PoolFigures {
+    return {
+      workers: [...this.#queue.lanes].map((l) => l.describe()),
+      queued: this.#queue.length,
+      inFlight: this.#inFlight,
+      restarts: { ...this.#restarts },
+      pausedMs: this.#guard.pausedFor(),
+    };
+  }
+
   /** CGI programs running beside the pool (the gateway counts them): idle workers do not poll meanwhile. */
   set programsRunning(n: number) {
     Atomics.store(this.#load, 1, n);
@@ -122,6 +135,8 @@ export class AppPool {
     void lane.ready.then(() => this.#queue.pump(), () => {});
     const gone = (crashed: boolean) => {
       this.#queue.lanes.delete(lane);
+      const reason = restartReason(lane);
+      if (reason) this.#restarts[reason]++;
       let pause = 0;
       if (crashed) {
         pause = this.#guard.recordDeath();
@@ -288,37 +303,5 @@ export class AppPool {
     this.#queue.stop();
     this.#deadlines.stop();
     await this.#pool.destroy();
-  }
-}
-
-/** The request body onto the lane, with its own window: the app's reads return the credit. */
-class PortWritable extends Writable {
-  #ex: PoolExchange;
-  #inFlight = 0;
-  #blocked: (() => void) | null = null;
-
-  /** A request with a body runs where it was placed: it is never requeued, so its lane stays. */
-  constructor(ex: PoolExchange) {
-    super();
-    this.#ex = ex;
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    const data = transferable(chunk);
-    this.#ex.lane?.send(this.#ex.id, { t: 'body', data }, [data.buffer as ArrayBuffer]);
-    if (++this.#inFlight < requestWindow) cb();
-    else this.#blocked = cb;
-  }
-
-  override _final(cb: (e?: Error | null) => void): void {
-    this.#ex.lane?.send(this.#ex.id, { t: 'body-end' });
-    cb();
-  }
-
-  credit(): void {
-    this.#inFlight--;
-    const cb = this.#blocked;
-    this.#blocked = null;
-    cb?.();
   }
 }

@@ -17,6 +17,20 @@ export interface LaneRequest {
   onNeverStarted(): void;
   /** Whether it could run elsewhere: false once anything of it (a body) went to this worker. */
   readonly movable: boolean;
+  /** Its decoded path, without the query: what the status page shows of it. */
+  readonly path: string;
+}
+
+/** One worker as the status page shows it. */
+export interface LaneFigures {
+  thread: number;
+  state: 'starting' | 'idle' | 'running' | 'retiring';
+  /** Requests it has taken. */
+  served: number;
+  /** Requests waiting their turn on it. */
+  waiting: number;
+  /** What it runs now, and since how long (ms). */
+  running: { id: number; path: string; forMs: number }[];
 }
 
 export class Lane {
@@ -76,8 +90,12 @@ export class Lane {
     });
     this.task = pool.run({ port: port2 }, { transferList: [port2], signal: this.#abort.signal });
     this.task.then(
-      () => this.#end('its worker stopped'),
+      () => {
+        this.endedBy = 'stopped';
+        this.#end('its worker stopped');
+      },
       (e: Error) => {
+        this.endedBy = this.#abort.signal.aborted ? 'killed' : (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crash';
         failed(e);
         // What the worker posted before it died is still queued: deliver it first, so a request whose
         // result is there counts as finished and the next one as the one that was running.
@@ -85,6 +103,21 @@ export class Lane {
         this.#end(this.#abort.signal.aborted ? `its worker was terminated (${String(this.#abort.signal.reason)})` : `worker died: ${e.message}`);
       },
     );
+  }
+
+  /** Why its worker went, once it has: what a restart is counted as (crash, memory, timeout, recycle). */
+  endedBy: 'crash' | 'memory' | 'killed' | 'stopped' | null = null;
+
+  describe(): LaneFigures {
+    const now = performance.now();
+    const running = this.#order.slice(0, this.#concurrency).map((r) => ({ id: r.id, path: r.path, forMs: Math.round(now - this.#turnAt) }));
+    const state = !this.#isReady ? 'starting' : this.retiring ? 'retiring' : running.length > 0 ? 'running' : 'idle';
+    return { thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running };
+  }
+
+  /** Why it was killed (a timeout, retirement, shutdown), if it was. */
+  get killReason(): string | undefined {
+    return this.#abort.signal.aborted ? String(this.#abort.signal.reason) : undefined;
   }
 
   get isReady(): boolean {

@@ -54,6 +54,10 @@ export class PoolExchange implements LaneRequest, Timed {
     run.onClientGone = this.#onClose;
   }
 
+  get path(): string {
+    return this.run.facts.target.path;
+  }
+
   /** The lane it is on (it moves only if its worker went, or gave it back, before its turn). */
   get lane(): Lane | null {
     return this.#lane;
