@@ -87,7 +87,7 @@ function render(s) {
   $('where').textContent = s.server.url + ' · version ' + s.server.version + ' · pid ' + s.server.pid + (s.server.draining ? ' · draining' : '');
   tiles([['uptime s', s.server.uptimeS, 'uptime'], ['requests', s.server.requests, 'requests'], ['req/s (5 s)', s.server.rps, 'rps'],
     ['in flight', s.server.inFlight, 'inFlight'], ['queued', s.server.queued, 'queued'], ['503s', s.server.unavailable, 'unavailable'],
-    ...Object.entries(s.server.byStatus).map(([k, v]) => [k, v, 'status-' + k])]);
+    ...['1xx', '2xx', '3xx', '4xx', '5xx', '499'].map((k) => [k === '499' ? '499 (client left)' : k, s.server.byStatus[k], 'status-' + k])]);
   chart(s.history);
   rows('mounts', s.mounts, (m) => [[m.via], [m.requests, 1], [m.errors, 1], [m.p50Ms, 1], [m.p99Ms, 1]]);
   $('pool-section').hidden = !s.pool;
