@@ -83,6 +83,8 @@ describe('the status JSON and page', () => {
       expect(worker.state).toBe('running');
       expect(worker.running).toHaveLength(1);
       expect(worker.running[0]!.path).toBe('/hold/x');
+      expect(worker.heapMb!.used).toBeGreaterThan(0); // the worker says how big its heap is
+      expect(worker.heapMb!.total).toBeGreaterThanOrEqual(worker.heapMb!.used);
       expect(s.server.queued).toBe(1);
       expect(JSON.stringify(s)).not.toContain('hunter2');
       expect(JSON.stringify(s)).not.toContain('flag');
@@ -170,6 +172,22 @@ describe('/-/health', () => {
       expect((await held).status).toBe(200);
       agent.destroy();
       await stopping;
+    });
+  });
+});
+
+describe('/-/health of a crash-looping pool', () => {
+  it('is 503 while dispatch is paused because workers keep dying, and the JSON shows the pause', async () => {
+    await withGateway({ mode: 'pool', workers: 1, apps: [{ prefix: '/exit', module: app('fail-exit.mjs') }] }, async (g) => {
+      let paused = false;
+      for (let i = 0; i < 30 && !paused; i++) paused = (await request(`${g.url}/exit/`)).status === 503;
+      expect(paused).toBe(true);
+      const health = await request(`${g.url}/-/health`);
+      expect([health.status, health.text]).toEqual([503, 'workers keep dying: dispatch paused\n']);
+      const s = await snapshot(g);
+      expect(s.pool!.pausedMs).toBeGreaterThan(0);
+      expect(s.pool!.restarts.crash).toBeGreaterThanOrEqual(2);
+      expect(s.server.unavailable).toBeGreaterThanOrEqual(1);
     });
   });
 });

@@ -31,7 +31,7 @@ import { compareFiles } from './compare.mjs';
 import { measureDesign } from './designs.mjs';
 import { floorParallel, measureFloor } from './floor.mjs';
 import { describeMachine, describeVersions, findGunicorn, findLighttpd, findPython, findUwsgi } from './machine.mjs';
-import { measureImport, measureLoadgen, measureServer } from './measure.mjs';
+import { measureImport, measureLoadgen, measureServer, measureStatusOverhead } from './measure.mjs';
 import { measureMemory } from './memory.mjs';
 import { profiles } from './profiles.mjs';
 import { Progress } from './progress.mjs';
@@ -99,6 +99,8 @@ async function runSubject(subject, ctx, profile, step) {
         return await measureImport(subject, ctx, profile, step);
       case 'loadgen':
         return await measureLoadgen(subject, ctx, profile, step);
+      case 'status-overhead':
+        return await measureStatusOverhead(subject, ctx, profile, step);
       case 'sweep':
         return await measureSweep(subject, ctx, profile, step);
       case 'interference':
@@ -131,6 +133,7 @@ function headline(r) {
   if (r.kind === 'floor') parts.push(`${r.rps.median.toFixed(1)} spawns/s, ${r.cpuMsPerRequest.median.toFixed(2)} CPU ms each`);
   for (const [script, byC] of Object.entries(r.scripts ?? {})) parts.push(`${script} ${Object.entries(byC).map(([c, t]) => `c=${c} ${t.rps.median.toFixed(0)}/s`).join(' ')}`);
   if (r.kind === 'interference') parts.push(`p99 alone ${r.alone.p99Ms.median.toFixed(2)} ms, beside CGI ${r.beside.p99Ms.median.toFixed(2)} ms`);
+  if (r.kind === 'status-overhead') parts.push(`c=64 ${r.unwatched.rps.median.toFixed(0)}/s alone, ${r.watched.rps.median.toFixed(0)}/s with the status page polled`);
   if (r.kind === 'loadgen') parts.push(`wrk ${r.wrk.rps.median.toFixed(0)}/s, autocannon ${r.autocannon.rps.median.toFixed(0)}/s at c=64`);
   if (r.kind === 'memory') parts.push(`stream +${r.stream.growthMb.max.toFixed(1)} MiB, upload +${r.upload.growthMb.max.toFixed(1)} MiB`);
   return `${r.name}: ${parts.join(', ')} [${r.elapsedS.toFixed(1)} s]`;

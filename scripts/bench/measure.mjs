@@ -151,6 +151,41 @@ export function measureImport(subject, ctx, profile, step) {
   });
 }
 
+/**
+ * What watching costs: the pool's hello at c=64 with the status page open (one client polling its JSON every
+ * second, as the page does) and without, alternating, on one server.
+ */
+export function measureStatusOverhead(subject, ctx, profile, step) {
+  const record = { name: subject.name, kind: subject.kind, group: subject.group, title: subject.title, error: null };
+  return measureStarted(subject, ctx, profile, step, record, async (server, url, rest) => {
+    step('warm-up (discarded)');
+    await warmUp(subject, server, url, profile, 16);
+    const statusUrl = new URL('/-/status?format=json', url).href;
+    const runs = { watched: [], unwatched: [] };
+    for (let round = 0; round < profile.runs; round++) {
+      for (const watched of [false, true]) {
+        step(`c=64 ${watched ? 'with' : 'without'} the status page polled, run ${round + 1}/${profile.runs}`);
+        let polling = watched;
+        const poller = (async () => {
+          while (polling) {
+            const r = await fetch(statusUrl);
+            if (!r.ok) throw new Error(`status JSON answered ${r.status}`);
+            await r.json();
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
+        })();
+        try {
+          runs[watched ? 'watched' : 'unwatched'].push(await runLoad({ url, connections: 64, durationS: profile.loadS, expectBody: server.firstBody, tree: server.tree, idleCount: rest.count }));
+        } finally {
+          polling = false;
+          await poller;
+        }
+      }
+    }
+    for (const [k, rs] of Object.entries(runs)) record[k] = summarizeLoads(rs);
+  });
+}
+
 /** The failure, with the end of the server's log when there is one. */
 export function errorText(e, server) {
   const log = server ? `\n--- ${server.name} log (last lines; all of it in ${server.keepLog()}) ---\n${server.logTail()}` : '';

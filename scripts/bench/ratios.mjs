@@ -53,6 +53,8 @@ export function deriveFigures(subjects, { spawners }) {
   add('pool-vs-ceiling-p99-hello', 'pool p99 ÷ bare node:http p99, hello, c=1', div(p99(pool), p99(bare)));
   add('pool-vs-adapter-add-c64', 'pool ÷ in-process adapter (bare node:http calling the same app), add, req/s at c=64', div(rps(s['pool-add'], 64), rps(s['adapter-add'], 64)));
   add('pool-minus-adapter-p50-hello', 'pool p50 − adapter p50, hello, c=1 (ms)', sub(p50(pool), p50(s['adapter-hello'])));
+  const so = s['status-overhead'];
+  add('status-watched-vs-unwatched-c64', 'pool hello req/s at c=64, status page polled ÷ not (issue 14: ≥ 0.95)', ok(so) ? div(so.watched?.rps?.median, so.unwatched?.rps?.median) : null);
   const lg = s['loadgen-check'];
   add('autocannon-vs-wrk', 'autocannon ÷ wrk on bare node:http, req/s at c=64 (below 0.9: autocannon is the bottleneck)', ok(lg) ? div(lg.autocannon?.rps?.median, lg.wrk?.rps?.median) : null);
   // Per-request cost = 1 / throughput, so cost ÷ floor cost = floor rps ÷ gateway rps. The floor is xargs at
@@ -104,6 +106,7 @@ export function deriveFigures(subjects, { spawners }) {
     target({ id: 'pool-rss-peak', issue: '11', label: 'RSS of the whole pool-mode server (2 workers, hello), peak over the loads up to c=64', value: ok(pool) ? pool.peakRssMb : null, op: '<=', must: 120, aim: 100, unit: 'MiB' }),
     target({ id: 'pool-add', issue: '11', label: 'add app req/s at c=64, pool ÷ bare node:http calling the same app in-process', value: r('pool-vs-adapter-add-c64'), op: '>=', must: 0.6, aim: 0.8 }),
     target({ id: 'load-generator', issue: '11', label: 'autocannon ÷ wrk on bare node:http, c=64 (the throughput figures come from wrk when it is installed)', value: r('autocannon-vs-wrk'), op: '>=', must: null, aim: 0.9, note: ok(lg) ? '' : 'wrk not installed: autocannon generated the load unchecked', counts: false }),
+    target({ id: 'status-overhead', issue: '14', label: 'pool hello req/s at c=64 with the status page polled every second ÷ without', value: r('status-watched-vs-unwatched-c64'), op: '>=', must: 0.95 }),
     target({ id: 'pool-dispatch', issue: '5 §4', label: 'Pool dispatch: pool ÷ in-process adapter (the thread hop), hello, req/s at c=64', value: r('pool-vs-adapter-hello-c64'), op: '>=', must: 0.5, aim: 0.75 }),
     target({ id: 'pool-latency', issue: '5 §4', label: 'Pool latency: pool p50 − in-process adapter p50, hello, c=1', value: r('pool-minus-adapter-p50-hello'), op: '<=', must: 0.15, aim: 0.05, unit: 'ms' }),
     target({ id: 'cgi-overhead-node', issue: '5 §4', label: 'CGI overhead, node app (add): per-request cost ÷ floor (gateway at its best concurrency)', value: r('cgi-vs-floor-cgi-add'), op: '<=', must: 1.5, aim: 1.15 }),

@@ -99,6 +99,10 @@ export function buildSubjects(ctx) {
       check: hello, concurrencies: peerConcurrencies,
     });
   }
+  subjects.push({
+    name: 'status-overhead', group: 'status', kind: 'status-overhead', quick: true, title: 'pool mode: hello at c=64, with the status page polled every second and without',
+    launch: gateway({ mode: 'pool', apps: bothApps }), check: hello,
+  });
   if (ctx.wrk) {
     subjects.push({
       name: 'loadgen-check', group: 'loadgen', kind: 'loadgen', quick: true, title: 'load generators: bare node:http under wrk and under autocannon, c=64',

@@ -2,6 +2,7 @@
 // lane: requests arrive tagged with ids, and everything about each goes back on the same lane.
 // workerData straight from node: piscina hands a worker the pool's workerData as the thread's own, and
 // importing piscina's index here would load its whole front side into every worker at start.
+import { getHeapStatistics } from 'node:v8';
 import { threadId, workerData } from 'node:worker_threads';
 import { AppError, runApp } from '../app/run-app.js';
 import { BodyInput } from '../app/input.js';
@@ -11,7 +12,7 @@ import { importApps } from './import-apps.js';
 import { LaneChannel } from './lane-channel.js';
 import { PortBodySource, PortSink, type Post } from './port-transport.js';
 import { unpackRequest } from './request-wire.js';
-import { transferOf, type FrontMessage, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type RequestStart, type ToFront, type ToWorker } from './protocol.js';
+import { heapReportMs, transferOf, type FrontMessage, type PoolTask, type PoolTaskResult, type PoolWorkerData, type RequestResult, type RequestStart, type ToFront, type ToWorker } from './protocol.js';
 
 const data = workerData as PoolWorkerData;
 // Top-level await: piscina waits for the imports before handing this worker its task. A module that fails
@@ -48,8 +49,14 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
       }
     };
     const post: Post = (m, transfer) => lane.post(m, transfer);
+    const reportHeap = () => {
+      const h = getHeapStatistics();
+      lane.post({ id: 0, t: 'heap', used: h.used_heap_size, total: h.total_heap_size });
+    };
+    const heapTimer = setInterval(reportHeap, heapReportMs).unref();
     const lane: LaneChannel<ToFront, ToWorker> = new LaneChannel(task.port, (msg) => {
       if (msg.t === 'stop') {
+        clearInterval(heapTimer);
         lane.close();
         resolve({ t: 'stopped' });
       } else if (msg.t === 'request') {
@@ -62,6 +69,7 @@ export default function serveLane(task: PoolTask): Promise<PoolTaskResult> {
       } else if (msg.t !== 'withdraw') running.get(msg.id)?.(msg);
     });
     lane.post({ id: 0, t: 'hello', worker: threadId });
+    reportHeap();
   });
 }
 

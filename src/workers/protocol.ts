@@ -109,7 +109,14 @@ export type FrontMessage =
 
 /** What crosses a lane: each message tagged with its request's id, sent in batches (arrays). */
 export type ToWorker = ({ id: number } & (FrontMessage | RequestStart)) | { id: 0; t: 'stop' };
-export type ToFront = ({ id: number } & WorkerMessage) | { id: 0; t: 'hello'; worker: number };
+export type ToFront =
+  | ({ id: number } & WorkerMessage)
+  | { id: 0; t: 'hello'; worker: number }
+  /** The worker's own V8 heap, in bytes, now and then (the status page shows it). */
+  | { id: 0; t: 'heap'; used: number; total: number };
+
+/** How often an idle or busy worker says how big its heap is. */
+export const heapReportMs = 2_000;
 
 /** Response chunks in flight before the worker waits for an ack (credit-based flow control). */
 export const responseWindow = 8;

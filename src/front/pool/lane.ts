@@ -31,6 +31,8 @@ export interface LaneFigures {
   waiting: number;
   /** What it runs now, and since how long (ms). */
   running: { id: number; path: string; forMs: number }[];
+  /** Its V8 heap (MiB), as it last said (every couple of seconds); null before it has. */
+  heapMb: { used: number; total: number } | null;
 }
 
 export class Lane {
@@ -79,6 +81,10 @@ export class Lane {
     this.ready = new Promise((resolve, reject) => { hello = resolve; failed = reject; });
     this.ready.catch(() => {}); // a lane that dies before hello is reported through `task`
     this.#channel = new LaneChannel(port1, (msg) => {
+      if (msg.t === 'heap') {
+        this.#heap = { used: msg.used, total: msg.total };
+        return;
+      }
       if (msg.t === 'hello') {
         this.worker = msg.worker;
         this.#isReady = true;
@@ -112,8 +118,12 @@ export class Lane {
     const now = performance.now();
     const running = this.#order.slice(0, this.#concurrency).map((r) => ({ id: r.id, path: r.path, forMs: Math.round(now - this.#turnAt) }));
     const state = !this.#isReady ? 'starting' : this.retiring ? 'retiring' : running.length > 0 ? 'running' : 'idle';
-    return { thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running };
+    const mb = (b: number) => Math.round(b / 104857.6) / 10;
+    const heapMb = this.#heap && { used: mb(this.#heap.used), total: mb(this.#heap.total) };
+    return { thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running, heapMb };
   }
+
+  #heap: { used: number; total: number } | null = null;
 
   /** Why it was killed (a timeout, retirement, shutdown), if it was. */
   get killReason(): string | undefined {
