@@ -42,6 +42,10 @@ describe.each(['pool', 'cgi'] as const)('in a real browser, %s mode', (mode) => 
         expect((await request(`${g.url}/cgi-bin/add.sh?operand=2&operand=3`)).status).toBe(200);
         await page.waitForFunction((n) => Number(document.querySelector('[data-figure="requests"]')!.textContent!.replace(/,/g, '')) >= n, before + 6, { timeout: 10_000 });
         expect(loads).toBe(1); // the same document, redrawn in place
+        // Quiet now: the page shows what the JSON says (its own polls are not counted as requests).
+        const json = JSON.parse((await request(`${g.url}/-/status?format=json`)).text) as { server: { requests: number; byStatus: Record<string, number> } };
+        await page.waitForFunction((n) => Number(document.querySelector('[data-figure="requests"]')!.textContent!.replace(/,/g, '')) === n, json.server.requests, { timeout: 5_000 });
+        expect(await count(page, 'status-2xx')).toBe(json.server.byStatus['2xx']);
         expect(await page.locator('#mode').textContent()).toBe(`${mode} mode`);
         const mounts = await page.locator('#mounts tbody tr').allTextContents();
         expect(mounts.some((r) => r.startsWith(`${mode}:/add`))).toBe(true);

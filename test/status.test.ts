@@ -103,6 +103,11 @@ describe('the status JSON and page', () => {
       await eventually(async () => (await snapshot(g)).pool!.restarts.timeout === 1);
       const s = await snapshot(g);
       expect(s.pool!.restarts).toEqual({ crash: 1, memory: 0, timeout: 1, recycle: 0 });
+      // One worker slot, whose workers were replaced once for each reason.
+      await eventually(async () => (await snapshot(g)).pool!.workers.some((w) => w.state === 'idle'));
+      const slot0 = (await snapshot(g)).pool!.workers.filter((w) => w.slot === 0);
+      expect(slot0.length).toBeGreaterThanOrEqual(1);
+      expect(slot0[0]!.restarts).toEqual({ crash: 1, memory: 0, timeout: 1, recycle: 0 });
       expect(s.server.byStatus['5xx']).toBe(2);
     });
   });

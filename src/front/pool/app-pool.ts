@@ -45,9 +45,13 @@ export class AppPool {
   #closing = false;
   readonly #restarts: Record<RestartReason, number> = { crash: 0, memory: 0, timeout: 0, recycle: 0 };
 
+  /** Per worker slot: why its workers were replaced. */
+  readonly #slotRestarts: Record<RestartReason, number>[] = [];
+
   describe(): PoolFigures {
+    const none = { crash: 0, memory: 0, timeout: 0, recycle: 0 };
     return {
-      workers: [...this.#queue.lanes].map((l) => l.describe()),
+      workers: [...this.#queue.lanes].map((l) => ({ ...l.describe(), slot: l.slot, restarts: { ...(this.#slotRestarts[l.slot] ?? none) } })),
       queued: this.#queue.length,
       inFlight: this.#inFlight,
       restarts: { ...this.#restarts },
@@ -72,7 +76,7 @@ export class AppPool {
   static async start(apps: AppMount[], options: Options, log: Logger): Promise<AppPool> {
     const pool = new AppPool(apps, options, log);
     pool.#starting = true;
-    const lanes = Array.from({ length: options.workers }, () => pool.#startLane());
+    const lanes = Array.from({ length: options.workers }, (_, slot) => pool.#startLane(slot));
     let timer: NodeJS.Timeout | undefined;
     const slow = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`importing ${apps.map((a) => a.module).join(', ')} took over ${limits.appImportTimeoutMs} ms`)), limits.appImportTimeoutMs);
@@ -126,8 +130,13 @@ export class AppPool {
   }
 
   /** A new worker and its lane; when the lane ends for any reason but shutdown or retirement, another takes its place. */
-  #startLane(): Lane {
+  /**
+   * A new worker and its lane in worker slot `slot` (0 … --workers − 1; a replacement takes its predecessor's);
+   * when the lane ends for any reason but shutdown or retirement, another takes its place.
+   */
+  #startLane(slot: number): Lane {
     const lane = new Lane(this.#pool, this.#options.workerConcurrency);
+    lane.slot = slot;
     const limit = this.#options.maxRequests;
     // --max-requests plus up to 10% jitter, so workers do not all retire at once.
     if (limit > 0) lane.quota = limit + Math.floor(Math.random() * (limit * 0.1 + 1));
@@ -136,7 +145,10 @@ export class AppPool {
     const gone = (crashed: boolean) => {
       this.#queue.lanes.delete(lane);
       const reason = restartReason(lane);
-      if (reason) this.#restarts[reason]++;
+      if (reason) {
+        this.#restarts[reason]++;
+        (this.#slotRestarts[slot] ??= { crash: 0, memory: 0, timeout: 0, recycle: 0 })[reason]++;
+      }
       let pause = 0;
       if (crashed) {
         pause = this.#guard.recordDeath();
@@ -144,8 +156,8 @@ export class AppPool {
       }
       // A worker that keeps dying is replaced after the pause, not at once: no respawn storm.
       if (!this.#closing && !lane.retiring) {
-        if (pause > 0) setTimeout(() => { if (!this.#closing) this.#startLane(); }, pause).unref();
-        else this.#startLane();
+        if (pause > 0) setTimeout(() => { if (!this.#closing) this.#startLane(slot); }, pause).unref();
+        else this.#startLane(slot);
       }
       this.#queue.pump();
     };
@@ -158,7 +170,7 @@ export class AppPool {
     lane.load--;
     if (!lane.retiring && !lane.over && lane.served >= lane.quota) {
       lane.retiring = true;
-      if (!this.#closing) this.#startLane();
+      if (!this.#closing) this.#startLane(lane.slot);
     }
     if (lane.retiring && lane.load === 0 && !lane.over) {
       this.#log.info({ thread: lane.worker }, 'worker served its --max-requests: retired');

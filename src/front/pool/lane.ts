@@ -111,6 +111,8 @@ export class Lane {
     );
   }
 
+  /** The pool's worker slot this lane fills (a replacement takes its predecessor's). */
+  slot = 0;
   /** Why its worker went, once it has: what a restart is counted as (crash, memory, timeout, recycle). */
   endedBy: 'crash' | 'memory' | 'killed' | 'stopped' | null = null;
 

@@ -7,7 +7,8 @@ export type RestartReason = (typeof restartReasons)[number];
 
 /** The pool as the status page shows it. */
 export interface PoolFigures {
-  workers: LaneFigures[];
+  /** Each worker, with its slot (0 … --workers − 1) and why that slot's earlier workers were replaced. */
+  workers: (LaneFigures & { slot: number; restarts: Record<RestartReason, number> })[];
   /** Admitted requests waiting for room on a worker (those waiting on a worker are counted there). */
   queued: number;
   inFlight: number;

@@ -31,7 +31,7 @@ export const statusPage = `<!doctype html>
 <section id="pool-section">
 <h2>Pool workers</h2>
 <div id="pool-summary" class="muted"></div>
-<table id="workers"><thead><tr><th>thread</th><th>state</th><th>running</th><th>for ms</th><th>waiting</th><th>served</th><th>heap MiB (used / total)</th></tr></thead><tbody></tbody></table>
+<table id="workers"><thead><tr><th>slot</th><th>thread</th><th>state</th><th>running</th><th>for ms</th><th>waiting</th><th>served</th><th>heap MiB (used / total)</th><th>restarts</th></tr></thead><tbody></tbody></table>
 </section>
 <h2>CGI</h2>
 <div id="cgi-summary" class="muted"></div>
@@ -95,9 +95,10 @@ function render(s) {
     const r = s.pool.restarts;
     $('pool-summary').textContent = 'queued ' + s.pool.queued + ' · in flight ' + s.pool.inFlight + ' · restarts: crash ' + r.crash + ', memory ' + r.memory +
       ', timeout ' + r.timeout + ', recycle ' + r.recycle + (s.pool.pausedMs > 0 ? ' · dispatch paused ' + s.pool.pausedMs + ' ms (workers keep dying)' : '');
-    rows('workers', s.pool.workers, (w) => [[w.thread, 1], [w.state], [w.running.map((q) => '#' + q.id + ' ' + q.path).join(', ') || '–'],
+    const restarts = (r) => Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => k + ' ' + n).join(', ') || '0';
+    rows('workers', [...s.pool.workers].sort((a, b) => a.slot - b.slot), (w) => [[w.slot, 1], [w.thread, 1], [w.state], [w.running.map((q) => '#' + q.id + ' ' + q.path).join(', ') || '–'],
       [w.running.length ? Math.max(...w.running.map((q) => q.forMs)) : null, 1], [w.waiting, 1], [w.served, 1],
-      [w.heapMb ? w.heapMb.used.toFixed(1) + ' / ' + w.heapMb.total.toFixed(1) : null, 1]]);
+      [w.heapMb ? w.heapMb.used.toFixed(1) + ' / ' + w.heapMb.total.toFixed(1) : null, 1], [restarts(w.restarts)]]);
   }
   const c = s.cgi;
   $('cgi-summary').textContent = 'running ' + c.running.length + ' of ' + c.slots.now + (c.slots.why ? ' (of ' + c.slots.max + ': ' + c.slots.why + ')' : '') +
