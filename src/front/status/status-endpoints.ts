@@ -4,7 +4,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseCidr, type Options } from '../options.js';
-import { gatewayMetrics } from './metrics.js';
+import type { GatewayMetrics } from './metrics.js';
 import { statusPage } from './status-page.js';
 import { takeSnapshot, type StatusSources } from './status-snapshot.js';
 
@@ -45,7 +45,12 @@ export function statusEndpoints(options: Options, sources: StatusSources, unheal
   if (!options.status) return null;
   const list = allowList(options.statusAllow);
   const snapshot = () => takeSnapshot(sources);
-  const metrics = gatewayMetrics(snapshot, sources.stats);
+  // prom-client and its default collectors are loaded at the first scrape: a server nobody scrapes never holds them.
+  let metrics: Promise<GatewayMetrics> | null = null;
+  const scrape = async () => {
+    const m = await (metrics ??= import('./metrics.js').then(({ gatewayMetrics }) => gatewayMetrics(snapshot, sources.stats)));
+    return { text: await m.scrape(), contentType: m.contentType };
+  };
   const page = options.statusPath;
 
   // The second character of each path: most requests are told apart by it alone, with no string made.
@@ -67,8 +72,8 @@ export function statusEndpoints(options: Options, sources: StatusSources, unheal
       const why = unhealthy();
       res.writeHead(why ? 503 : 200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(why ? `${why}\n` : 'ok\n');
     } else if (path === metricsPath) {
-      metrics.scrape().then(
-        (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+      scrape().then(
+        ({ text, contentType }) => res.writeHead(200, { 'Content-Type': contentType }).end(text),
         (e: Error) => res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${e.message}\n`),
       );
     } else if (new URLSearchParams(q < 0 ? '' : url.slice(q + 1)).get('format') === 'json') {
