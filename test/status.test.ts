@@ -39,7 +39,7 @@ function parsePrometheus(text: string): Map<string, { type: string; samples: { n
       families.set(m[1]!, { type: m[2]!, samples: [] });
       continue;
     }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? ([+-]?(?:[0-9.]+(?:e[+-]?[0-9]+)?|inf(?:inity)?)|nan)$/i.exec(line); // floats as Prometheus reads them (Go's ParseFloat: NaN and Inf in any case)
     expect(m, `a sample line: ${line}`).not.toBeNull();
     const [, name, labelText, value] = m!;
     const family = [...families.keys()].filter((f) => name === f || name!.startsWith(`${f}_`)).sort((a, b) => b.length - a.length)[0];
