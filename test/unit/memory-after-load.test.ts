@@ -23,7 +23,7 @@ class Counts implements ConnectionCount {
 describe('MemoryAfterLoad (one full collection once a burst of connections, or a load of requests, has gone)', () => {
   it('collects when a thousand or more connections have gone since the peak, once per burst', () => {
     const counts = new Counts();
-    const m = new MemoryAfterLoad(counts, () => 0, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent, () => 0);
     try {
       counts.set(5000);
       expect(m.check()).toBe(false); // the burst is still here
@@ -42,7 +42,7 @@ describe('MemoryAfterLoad (one full collection once a burst of connections, or a
 
   it('sees a burst that came and went between two looks', () => {
     const counts = new Counts();
-    const m = new MemoryAfterLoad(counts, () => 0, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent, () => 0);
     try {
       counts.set(3000);
       counts.set(2);
@@ -52,22 +52,28 @@ describe('MemoryAfterLoad (one full collection once a burst of connections, or a
     }
   });
 
-  it('collects once the server is quiet after ten thousand requests or more, not while they still arrive', () => {
+  it('collects once the server is quiet after requests that grew the heap by 4 MiB or more, not while they still arrive', () => {
+    const MiB = 1024 * 1024;
     let requests = 0;
-    const m = new MemoryAfterLoad(new Counts(), () => requests, silent);
+    let heap = 50 * MiB;
+    const m = new MemoryAfterLoad(new Counts(), () => requests, silent, () => heap);
     try {
       requests = 9_000;
+      heap += 3 * MiB;
       expect(m.check()).toBe(false);
-      expect(m.check()).toBe(false); // quiet, but a small load
-      requests = 25_000;
-      expect(m.check()).toBe(false); // still arriving
-      requests = 25_001;
-      expect(m.check()).toBe(false);
+      expect(m.check()).toBe(false); // quiet, but the heap grew by less than 4 MiB
+      requests = 9_500;
+      heap += 2 * MiB;
+      expect(m.check()).toBe(false); // grown enough, but requests still arrive
       expect(m.check()).toBe(true); // quiet for an interval
-      expect(m.check()).toBe(false); // the same load is not collected twice
-      requests = 30_000;
+      heap = 51 * MiB; // what the collection left
+      expect(m.check()).toBe(false); // reads the new baseline
+      expect(m.check()).toBe(false); // nothing new
+      heap = 60 * MiB;
+      expect(m.check()).toBe(false); // grown, quiet, but no request since: an idle server's own growth
+      requests = 9_600;
       expect(m.check()).toBe(false);
-      expect(m.check()).toBe(false); // 5,000 more: not a load
+      expect(m.check()).toBe(true);
     } finally {
       m.stop();
     }
@@ -75,7 +81,7 @@ describe('MemoryAfterLoad (one full collection once a burst of connections, or a
 
   it('the collection gives back old-generation garbage that nothing else would collect', async () => {
     const counts = new Counts();
-    const m = new MemoryAfterLoad(counts, () => 0, silent);
+    const m = new MemoryAfterLoad(counts, () => 0, silent, () => 0);
     try {
       // Garbage that survives long enough to be promoted, like a burst's sockets and parsers.
       let held: { n: number; s: string }[] | null = Array.from({ length: 300_000 }, (_, n) => ({ n, s: `connection ${n}` }));
