@@ -62,6 +62,8 @@ export class Lane {
   #order: LaneRequest[] = [];
   #concurrency: number;
   #isReady = false;
+  /** The worker's heap, as it last said (bytes). */
+  #heap: { used: number; total: number } | null = null;
   /** Ids of waiting requests asked back (withdraw): each is asked once. */
   #withdrawing: number[] = [];
   /** When the latest turn came (performance.now()): the running request has run at least since then. */
@@ -124,8 +126,6 @@ export class Lane {
     const heapMb = this.#heap && { used: mb(this.#heap.used), total: mb(this.#heap.total) };
     return { thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running, heapMb };
   }
-
-  #heap: { used: number; total: number } | null = null;
 
   /** Why it was killed (a timeout, retirement, shutdown), if it was. */
   get killReason(): string | undefined {
