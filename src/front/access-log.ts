@@ -60,8 +60,8 @@ export class RequestScope {
   readonly #root: Logger;
   #log: Logger | null = null;
 
-  /** Starts the clock; `onClosed` runs after the access line is written, with the line's status and time. */
-  constructor(id: number, req: IncomingMessage, res: ServerResponse, root: Logger, access: AccessLog, onClosed: (status: number, ms: number) => void) {
+  /** Starts the clock; `onClosed` runs after the access line is written, with its status and time, and the end (performance.now()). */
+  constructor(id: number, req: IncomingMessage, res: ServerResponse, root: Logger, access: AccessLog, onClosed: (status: number, ms: number, endedAt: number) => void) {
     this.id = id;
     this.#root = root;
     const started = performance.now();
@@ -70,11 +70,12 @@ export class RequestScope {
     // on, not once: 'close' comes once per response, and once() wraps every listener in another function.
     res.on('close', () => {
       if (!res.writableFinished) this.onClientGone?.();
-      const ms = Math.round((performance.now() - started) * 1000) / 1000;
+      const now = performance.now();
+      const ms = Math.round((now - started) * 1000) / 1000;
       // Closed before any answer went out: the client left (nginx logs 499), whatever status was set meanwhile.
       const status = res.headersSent ? res.statusCode : 499;
       access.write(id, req, path, status, res.writableFinished, req.socket.bytesWritten - bytesBefore, ms, this.served);
-      onClosed(status, ms);
+      onClosed(status, ms, now);
     });
   }
 

@@ -80,14 +80,16 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
   const prefixes = [...routes.keys()];
 
   const limiter = new Limiter(options.maxCgi, options.maxQueue);
+  // A script slot held is a program running: the pool's idle workers do not poll meanwhile.
+  limiter.onActive = (n) => {
+    if (pool) pool.programsRunning = n;
+  };
   // Before any app loads: the helper is exec'd fresh, so its size never depends on what the front holds.
   const spawner = createSpawner(options.spawner, log);
   const cgi = new CgiHost(options, limiter, runAs, spawner);
   const serveStatic: StaticHandler = staticFiles(realDocroot, realCgiDir);
   // A count, not a Set of responses: see Lane's note on collections that churn per request.
   let inFlight = 0;
-  /** CGI programs (scripts, app children) running now: the pool's idle workers do not poll meanwhile. */
-  let programs = 0;
   let pool: AppPool | null = null;
   let draining = false;
   let stopping: Promise<void> | null = null;
@@ -102,7 +104,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     // Loaded here, not at start: a CGI-mode front never needs piscina and the pool's modules.
     const { AppPool } = await import('./pool/app-pool.js');
     const p = await AppPool.start(apps, options, log);
-    p.programsRunning = programs;
+    p.programsRunning = limiter.active;
     p.onBusy = (busy) => {
       busyPools += busy ? 1 : -1;
       clearTimeout(lift);
@@ -132,13 +134,13 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
     cgi: () => cgi.describe(),
     cgiLimits: () => ({ ...limiter.limits, running: limiter.active, queued: limiter.queued }),
     spawner: () => spawner.describe(),
-  }, () => (draining ? 'draining' : (pool?.describe().pausedMs ?? 0) > 0 ? 'workers keep dying: dispatch paused' : null));
+  }, () => (draining ? 'draining' : (pool?.pausedMs ?? 0) > 0 ? 'workers keep dying: dispatch paused' : null));
 
   const server: Server = createServer(serverLimits(options), (req, res) => {
     inFlight++;
-    const scope = new RequestScope(++nextRequestId, req, res, log, access, (status, ms) => {
+    const scope = new RequestScope(++nextRequestId, req, res, log, access, (status, ms, endedAt) => {
       inFlight--;
-      if (scope.served.via !== 'status') stats.record(scope.served.via, status, ms);
+      if (scope.served.via !== 'status') stats.record(scope.served.via, status, ms, endedAt);
       if (lingerOver) setImmediate(() => server.closeIdleConnections());
     });
     if (draining) res.setHeader('Connection', 'close');
@@ -195,15 +197,7 @@ export function createGateway(input: Partial<Options>, deps: GatewayDeps = {}): 
 
   /** A CGI script, or an app run as one (CGI mode); its local redirect is handled as a new hop. */
   async function runProgram(run: Run, route: Exclude<Route, { kind: 'static' }>, prefix: string, rest: string, scope: RequestScope, hops: number): Promise<void> {
-    programs++;
-    if (pool) pool.programsRunning = programs;
-    let outcome: RelayOutcome;
-    try {
-      outcome = await runOnce(run, route, prefix, rest, scope);
-    } finally {
-      programs--;
-      if (pool) pool.programsRunning = programs;
-    }
+    const outcome = await runOnce(run, route, prefix, rest, scope);
     if (outcome.kind === 'local-redirect') {
       if (hops >= limits.maxLocalRedirects) throw new GatewayError('REDIRECT_LOOP', `more than ${limits.maxLocalRedirects} local redirects, last to ${outcome.location}`);
       scope.log.debug({ location: outcome.location }, 'local redirect');

@@ -11,6 +11,8 @@ export class Limiter {
   /** Why the cap is on, for the queue-full message. */
   #capWhy = '';
   #active = 0;
+  /** Told each time the number of holders changes (the pool's idle workers stop polling while scripts run). */
+  onActive: (active: number) => void = () => {};
   #queue: { grant: (r: Release) => void; fail: (e: Error) => void }[] = [];
 
   constructor(max: number, maxQueue: number) {
@@ -34,7 +36,7 @@ export class Limiter {
     this.#cap = cap;
     this.#capWhy = why;
     while (this.#active < this.#allowed && this.#queue.length) {
-      this.#active++;
+      this.onActive(++this.#active);
       this.#queue.shift()!.grant(this.#releaser());
     }
   }
@@ -42,7 +44,7 @@ export class Limiter {
   /** Resolves with a release function once a slot is free; rejects with OVERLOADED when the queue is full. */
   acquire(signal?: AbortSignal): Promise<Release> {
     if (this.#active < this.#allowed) {
-      this.#active++;
+      this.onActive(++this.#active);
       return Promise.resolve(this.#releaser());
     }
     if (this.#queue.length >= this.#maxQueue) {
@@ -71,7 +73,7 @@ export class Limiter {
       released = true;
       const next = this.#active <= this.#allowed ? this.#queue.shift() : undefined;
       if (next) next.grant(this.#releaser()); // the slot passes straight to the next waiter
-      else this.#active--;
+      else this.onActive(--this.#active);
     };
   }
 }

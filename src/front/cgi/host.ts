@@ -160,13 +160,13 @@ export class CgiHost {
     } finally {
       // Direct children share one never-aborted signal: a listener left on it would leak per request.
       if (child && onLost) child.lost.removeEventListener('abort', onLost);
-      if (child && entry) {
-        const [c, e] = [child, entry];
-        void c.exited.then(() => {
+      if (entry) {
+        const e = entry;
+        void e.child.exited.then(() => {
           this.#children.delete(e);
-          if (c.killedBecause !== undefined) this.#counts.killed++;
+          if (e.child.killedBecause !== undefined) this.#counts.killed++;
         });
-        void c.exited.then(release, release);
+        void e.child.exited.then(release, release);
       } else release();
       void body.cleanup();
     }

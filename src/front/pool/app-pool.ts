@@ -19,7 +19,7 @@ import { Lane } from './lane.js';
 import { LaneQueue } from './lane-queue.js';
 import { PoolExchange } from './pool-exchange.js';
 import { PortWritable } from './port-writable.js';
-import { restartReason, type PoolFigures, type RestartReason } from './pool-figures.js';
+import { noRestarts, restartReason, type PoolFigures, type RestartReason } from './pool-figures.js';
 
 export interface AppMount {
   prefix: string;
@@ -43,23 +43,27 @@ export class AppPool {
   #recentUs = 0;
   #nextId = 1;
   #closing = false;
-  readonly #restarts: Record<RestartReason, number> = { crash: 0, memory: 0, timeout: 0, recycle: 0 };
+  readonly #restarts = noRestarts();
 
   /** Per worker slot: why its workers were replaced. */
   readonly #slotRestarts: Record<RestartReason, number>[] = [];
 
   describe(): PoolFigures {
-    const none = { crash: 0, memory: 0, timeout: 0, recycle: 0 };
     return {
-      workers: [...this.#queue.lanes].map((l) => ({ ...l.describe(), slot: l.slot, restarts: { ...(this.#slotRestarts[l.slot] ?? none) } })),
+      workers: [...this.#queue.lanes].map((l) => ({ ...l.describe(), restarts: { ...(this.#slotRestarts[l.slot] ?? noRestarts()) } })),
       queued: this.#queue.length,
       inFlight: this.#inFlight,
       restarts: { ...this.#restarts },
-      pausedMs: this.#guard.pausedFor(),
+      pausedMs: this.pausedMs,
     };
   }
 
-  /** CGI programs running beside the pool (the gateway counts them): idle workers do not poll meanwhile. */
+  /** Dispatch paused because workers keep dying, for this many ms more (0: not paused). */
+  get pausedMs(): number {
+    return this.#guard.pausedFor();
+  }
+
+  /** CGI programs running beside the pool (script slots held): idle workers do not poll meanwhile. */
   set programsRunning(n: number) {
     Atomics.store(this.#load, 1, n);
   }
@@ -147,7 +151,7 @@ export class AppPool {
       const reason = restartReason(lane);
       if (reason) {
         this.#restarts[reason]++;
-        (this.#slotRestarts[slot] ??= { crash: 0, memory: 0, timeout: 0, recycle: 0 })[reason]++;
+        (this.#slotRestarts[slot] ??= noRestarts())[reason]++;
       }
       let pause = 0;
       if (crashed) {

@@ -21,8 +21,13 @@ export interface LaneRequest {
   readonly path: string;
 }
 
+/** Why the front terminates a worker: what a restart is counted as follows from it. */
+export type KillReason = 'timeout' | 'retired' | 'graceful timeout passed';
+
 /** One worker as the status page shows it. */
 export interface LaneFigures {
+  /** The pool's worker slot (0 … --workers − 1). */
+  slot: number;
   thread: number;
   state: 'starting' | 'idle' | 'running' | 'retiring';
   /** Requests it has taken. */
@@ -124,12 +129,12 @@ export class Lane {
     const state = !this.#isReady ? 'starting' : this.retiring ? 'retiring' : running.length > 0 ? 'running' : 'idle';
     const mb = (b: number) => Math.round(b / 104857.6) / 10;
     const heapMb = this.#heap && { used: mb(this.#heap.used), total: mb(this.#heap.total) };
-    return { thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running, heapMb };
+    return { slot: this.slot, thread: this.worker, state, served: this.served, waiting: Math.max(0, this.#order.length - this.#concurrency), running, heapMb };
   }
 
   /** Why it was killed (a timeout, retirement, shutdown), if it was. */
-  get killReason(): string | undefined {
-    return this.#abort.signal.aborted ? String(this.#abort.signal.reason) : undefined;
+  get killReason(): KillReason | undefined {
+    return this.#abort.signal.aborted ? (this.#abort.signal.reason as KillReason) : undefined;
   }
 
   get isReady(): boolean {
@@ -223,7 +228,7 @@ export class Lane {
   }
 
   /** Terminates the worker thread (piscina does so on abort); whatever runs on it is lost. */
-  kill(reason: string): void {
+  kill(reason: KillReason): void {
     this.over = true;
     this.#abort.abort(reason);
   }

@@ -5,10 +5,12 @@ import type { Lane, LaneFigures } from './lane.js';
 export const restartReasons = ['crash', 'memory', 'timeout', 'recycle'] as const;
 export type RestartReason = (typeof restartReasons)[number];
 
+export const noRestarts = (): Record<RestartReason, number> => ({ crash: 0, memory: 0, timeout: 0, recycle: 0 });
+
 /** The pool as the status page shows it. */
 export interface PoolFigures {
   /** Each worker, with its slot (0 … --workers − 1) and why that slot's earlier workers were replaced. */
-  workers: (LaneFigures & { slot: number; restarts: Record<RestartReason, number> })[];
+  workers: (LaneFigures & { restarts: Record<RestartReason, number> })[];
   /** Admitted requests waiting for room on a worker (those waiting on a worker are counted there). */
   queued: number;
   inFlight: number;

@@ -61,11 +61,11 @@ export class RequestStats {
     return this.#unavailable;
   }
 
-  /** One request, as its access line is written. */
-  record(via: string, status: number, ms: number): void {
+  /** One request, as its access line is written; `endedAt` is its performance.now() (the line's own clock reading). */
+  record(via: string, status: number, ms: number, endedAt = performance.now()): void {
     let m = this.#mounts.get(via);
     if (m === undefined) this.#mounts.set(via, (m = new MountStats()));
-    const now = Math.floor(performance.now() / 1000);
+    const now = Math.floor(endedAt / 1000);
     if (now !== this.#second) this.#advance(now);
     const c = classIndex(status);
     const b = bucketOf(ms * 1000);
@@ -99,7 +99,7 @@ export class RequestStats {
   mounts(): MountFigures[] {
     this.#advance(Math.floor(performance.now() / 1000));
     return [...this.#mounts].map(([via, m]) => {
-      const recent = this.#sum([m], recentSeconds);
+      const recent = this.#recent(m);
       return { via, requests: m.requests, errors: m.errors, p50Ms: quantileMs(recent, 0.5), p99Ms: quantileMs(recent, 0.99) };
     });
   }
@@ -132,12 +132,12 @@ export class RequestStats {
     return out;
   }
 
-  /** Bucket counts over the last `seconds` seconds of `mounts`. */
-  #sum(mounts: MountStats[], seconds: number): Uint32Array {
+  /** A mount's bucket counts over the last `recentSeconds`. */
+  #recent(m: MountStats): Uint32Array {
     const row = new Uint32Array(bucketCount);
-    for (let ago = 0; ago < seconds; ago++) {
+    for (let ago = 0; ago < recentSeconds; ago++) {
       const at = rowOf(this.#second - ago);
-      for (const m of mounts) for (let b = 0; b < bucketCount; b++) row[b]! += m.perSecond[at + b]!;
+      for (let b = 0; b < bucketCount; b++) row[b]! += m.perSecond[at + b]!;
     }
     return row;
   }
